@@ -1,0 +1,414 @@
+/* sc_config: defaults, JSON file and command-line flags, one table. */
+#include "sc_config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sc_log.h"
+
+#ifndef SC_VERSION
+#define SC_VERSION "dev"
+#endif
+
+enum opt_type { OPT_INT, OPT_STR };
+
+struct opt {
+    const char *name; /* flag without "--"; JSON key has '_' for '-' */
+    enum opt_type type;
+    size_t off;
+    long min, max;
+    const char *def;  /* default, as text, for --help */
+    const char *help;
+};
+
+#define F(field) offsetof(struct sc_config, field)
+
+static const struct opt opts[] = {
+    {"host", OPT_STR, F(host), 0, 0, "all addresses", "address to listen on"},
+    {"port", OPT_INT, F(port), 1, 65535, "8080", "TCP port for WebSocket and HTTP"},
+    {"redis", OPT_STR, F(redis_url), 0, 0, "redis://127.0.0.1:6379",
+     "Redis URL, redis://[[user]:password@]host[:port]"},
+    {"web-root", OPT_STR, F(web_root), 0, 0, "installed demo", "directory served at /"},
+    {"log-level", OPT_STR, F(log_level), 0, 0, "info", "error, warn, info or debug"},
+    {"max-connections", OPT_INT, F(max_connections), 0, 10000000, "0",
+     "WebSocket connections held at once, more get HTTP 503; 0 = open-files limit - 64"},
+    {"max-message-size", OPT_INT, F(max_message_size), 64, 16777216, "16384",
+     "bytes in one incoming message; more closes with 1009"},
+    {"max-channels", OPT_INT, F(max_channels), 1, 100000, "64",
+     "subscriptions per connection"},
+    {"max-channel-length", OPT_INT, F(max_channel_length), 1, 4096, "128",
+     "bytes in a channel name"},
+    {"channel-bytes", OPT_STR, F(channel_bytes), 0, 0, "ascii",
+     "ascii (printable, no space or comma) or utf8 (no controls or comma)"},
+    {"max-queue-bytes", OPT_INT, F(max_queue_bytes), 1024, 1L << 30, "1048576",
+     "send queue bound per connection; past it the client is closed with 4100"},
+    {"handshake-timeout", OPT_INT, F(handshake_timeout), 1, 3600, "10",
+     "seconds to complete the HTTP request and WebSocket upgrade"},
+    {"ping-interval", OPT_INT, F(ping_interval), 1, 86400, "25",
+     "seconds of silence before the node pings a client"},
+    {"pong-timeout", OPT_INT, F(pong_timeout), 1, 3600, "10",
+     "seconds to answer a ping; then the client is closed with 4101"},
+    {"shutdown-timeout", OPT_INT, F(shutdown_timeout), 1, 600, "5",
+     "seconds to wait for clients to close on SIGTERM before exiting"},
+    {"redis-ping-interval", OPT_INT, F(redis_ping_interval), 50, 600000, "1000",
+     "milliseconds between liveness checks of the Redis connection"},
+    {"redis-timeout", OPT_INT, F(redis_timeout), 100, 600000, "3000",
+     "milliseconds without an answer before Redis is declared down"},
+    {"redis-backoff-min", OPT_INT, F(redis_backoff_min), 1, 600000, "100",
+     "first reconnect delay cap, milliseconds (full jitter below it)"},
+    {"redis-backoff-max", OPT_INT, F(redis_backoff_max), 1, 3600000, "10000",
+     "largest reconnect delay cap, milliseconds"},
+    {"redis-batch", OPT_INT, F(redis_batch), 1, 100000, "1000",
+     "channels per SUBSCRIBE or UNSUBSCRIBE command"},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static const struct opt *opt_find(const char *name, size_t len, int json)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *n = opts[i].name;
+        size_t j;
+        if (strlen(n) != len)
+            continue;
+        for (j = 0; j < len; j++) {
+            char c = json && n[j] == '-' ? '_' : n[j];
+            if (c != name[j])
+                break;
+        }
+        if (j == len)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+/* Store one value given as text. Returns 0 or -EINVAL with err set. */
+static int opt_set_text(struct sc_config *cfg, const struct opt *o,
+                        const char *val, char *err, size_t errlen)
+{
+    char *p = (char *)cfg + o->off;
+
+    if (o->type == OPT_STR) {
+        char *dup = strdup(val);
+        if (!dup) {
+            snprintf(err, errlen, "out of memory");
+            return -EINVAL;
+        }
+        free(*(char **)p);
+        *(char **)p = dup;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || end == val || *end || v < o->min || v > o->max) {
+        snprintf(err, errlen, "%s: expected an integer from %ld to %ld, got '%.64s'",
+                 o->name, o->min, o->max, val);
+        return -EINVAL;
+    }
+    *(long *)p = v;
+    return 0;
+}
+
+void sc_config_defaults(struct sc_config *cfg)
+{
+    char err[16];
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].def[0] >= '0' && opts[i].def[0] <= '9')
+            opt_set_text(cfg, &opts[i], opts[i].def, err, sizeof(err));
+}
+
+/* JSON values may be numbers or strings of the right type; anything else
+ * names the key and fails. */
+static int json_set(struct sc_config *cfg, const char *key, json_t *v,
+                    char *err, size_t errlen)
+{
+    const struct opt *o = opt_find(key, strlen(key), 1);
+    char num[32];
+
+    if (!o) {
+        snprintf(err, errlen, "unknown key '%.64s'", key);
+        return -EINVAL;
+    }
+    if (o->type == OPT_INT && json_is_integer(v)) {
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+        return opt_set_text(cfg, o, num, err, errlen);
+    }
+    if (o->type == OPT_STR && json_is_string(v))
+        return opt_set_text(cfg, o, json_string_value(v), err, errlen);
+    snprintf(err, errlen, "%s: expected %s", key,
+             o->type == OPT_INT ? "an integer" : "a string");
+    return -EINVAL;
+}
+
+int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len,
+                        char *err, size_t errlen)
+{
+    json_error_t jerr;
+    const char *key;
+    json_t *root, *v;
+    int rc = 0;
+
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "line %d: %s", jerr.line, jerr.text);
+        return -EINVAL;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "the top level must be a JSON object");
+        rc = -EINVAL;
+        goto out;
+    }
+    json_object_foreach(root, key, v) {
+        if ((rc = json_set(cfg, key, v, err, errlen)) < 0)
+            break;
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+/* Read at most 1 MiB: a config file is small, and a bound keeps a wrong
+ * path (a device, a huge log) from stalling start-up. */
+static int config_read_file(struct sc_config *cfg, const char *path,
+                            char *err, size_t errlen)
+{
+    enum { MAX_FILE = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t n;
+    int rc;
+
+    if (!f) {
+        snprintf(err, errlen, "config %.200s: %s", path, strerror(errno));
+        return -EINVAL;
+    }
+    text = malloc(MAX_FILE + 1);
+    if (!text) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory");
+        return -EINVAL;
+    }
+    n = fread(text, 1, MAX_FILE + 1, f);
+    rc = ferror(f);
+    fclose(f);
+    if (rc || n > MAX_FILE) {
+        snprintf(err, errlen, "config %.200s: %s", path,
+                 rc ? "read error" : "larger than 1 MiB");
+        free(text);
+        return -EINVAL;
+    }
+    char sub[200];
+    rc = sc_config_load_json(cfg, text, n, sub, sizeof(sub));
+    if (rc < 0)
+        snprintf(err, errlen, "config %.200s: %s", path, sub);
+    free(text);
+    return rc;
+}
+
+static char *dup_range(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+/* redis://[[user]:password@]host[:port][/db] -> host, port, credentials.
+ * The db number is accepted and ignored: Pub/Sub is not per database. */
+static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
+{
+    const char *u = cfg->redis_url, *at, *host, *colon, *end;
+
+    if (strncmp(u, "redis://", 8) != 0)
+        goto bad;
+    u += 8;
+    end = u + strcspn(u, "/");
+    at = memchr(u, '@', (size_t)(end - u));
+    host = u;
+    if (at) {
+        colon = memchr(u, ':', (size_t)(at - u));
+        if (!colon)
+            goto bad;
+        if (colon > u)
+            cfg->redis_user = dup_range(u, (size_t)(colon - u));
+        cfg->redis_password = dup_range(colon + 1, (size_t)(at - colon - 1));
+        host = at + 1;
+    }
+    colon = memchr(host, ':', (size_t)(end - host));
+    cfg->redis_port = 6379;
+    if (colon) {
+        char *e;
+        errno = 0;
+        long p = strtol(colon + 1, &e, 10);
+        if (errno || e != end || p < 1 || p > 65535)
+            goto bad;
+        cfg->redis_port = p;
+    } else {
+        colon = end;
+    }
+    if (colon == host)
+        goto bad;
+    cfg->redis_host = dup_range(host, (size_t)(colon - host));
+    return 0;
+bad:
+    snprintf(err, errlen, "redis: expected redis://[[user]:password@]host[:port], got '%.100s'",
+             cfg->redis_url);
+    return -EINVAL;
+}
+
+int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->redis_url && !(cfg->redis_url = strdup("redis://127.0.0.1:6379")))
+        goto nomem;
+    if (!cfg->log_level && !(cfg->log_level = strdup("info")))
+        goto nomem;
+    if (!cfg->channel_bytes && !(cfg->channel_bytes = strdup("ascii")))
+        goto nomem;
+    if (sc_log_level_parse(cfg->log_level) < 0) {
+        snprintf(err, errlen, "log-level: expected error, warn, info or debug, got '%.32s'",
+                 cfg->log_level);
+        return -EINVAL;
+    }
+    if (strcmp(cfg->channel_bytes, "ascii") == 0)
+        cfg->channel_set = SC_CHANNEL_ASCII;
+    else if (strcmp(cfg->channel_bytes, "utf8") == 0)
+        cfg->channel_set = SC_CHANNEL_UTF8;
+    else {
+        snprintf(err, errlen, "channel-bytes: expected ascii or utf8, got '%.32s'",
+                 cfg->channel_bytes);
+        return -EINVAL;
+    }
+    if (cfg->redis_backoff_max < cfg->redis_backoff_min) {
+        snprintf(err, errlen, "redis-backoff-max: must be at least redis-backoff-min (%ld)",
+                 cfg->redis_backoff_min);
+        return -EINVAL;
+    }
+    if (cfg->redis_timeout <= cfg->redis_ping_interval) {
+        snprintf(err, errlen, "redis-timeout: must be longer than redis-ping-interval (%ld)",
+                 cfg->redis_ping_interval);
+        return -EINVAL;
+    }
+    free(cfg->redis_host);
+    free(cfg->redis_user);
+    free(cfg->redis_password);
+    cfg->redis_host = cfg->redis_user = cfg->redis_password = NULL;
+    return parse_redis_url(cfg, err, errlen);
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -EINVAL;
+}
+
+void sc_config_free(struct sc_config *cfg)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].type == OPT_STR)
+            free(*(char **)((char *)cfg + opts[i].off));
+    free(cfg->redis_host);
+    free(cfg->redis_user);
+    free(cfg->redis_password);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static void print_help(const char *argv0)
+{
+    printf("Usage: %s [OPTION]...\n"
+           "WebSocket fan-out of Redis Pub/Sub. Flags override --config.\n\n"
+           "  --config FILE            JSON object of options (keys as below, '-' "
+           "written '_')\n",
+           argv0);
+    for (size_t i = 0; i < NOPTS; i++) {
+        char flag[64];
+        snprintf(flag, sizeof(flag), "--%s %s", opts[i].name,
+                 opts[i].type == OPT_INT ? "N" : "S");
+        printf("  %-24s %s (default %s)\n", flag, opts[i].help, opts[i].def);
+    }
+    printf("  --help                   this text\n"
+           "  --version                print the version\n\n"
+           "Exit status: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n");
+}
+
+/* Split "--name=value" or "--name value". Returns the option, or NULL with
+ * err set. *val points into argv. */
+static const struct opt *flag_lookup(int argc, char **argv, int *i,
+                                     const char **val, char *err, size_t errlen)
+{
+    const char *a = argv[*i] + 2, *eq = strchr(a, '=');
+    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+    const struct opt *o = opt_find(a, nlen, 0);
+
+    if (!o) {
+        snprintf(err, errlen, "unknown option '%.64s' (see --help)", argv[*i]);
+        return NULL;
+    }
+    if (eq) {
+        *val = eq + 1;
+    } else if (*i + 1 < argc) {
+        *val = argv[++*i];
+    } else {
+        snprintf(err, errlen, "%s: missing value", o->name);
+        return NULL;
+    }
+    return o;
+}
+
+enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
+                                     char **argv)
+{
+    char err[512];
+    int i;
+
+    sc_config_defaults(cfg);
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(argv[0]);
+            return SC_CONFIG_EXIT;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("shardcast %s\n", SC_VERSION);
+            return SC_CONFIG_EXIT;
+        }
+    }
+    /* The file first, so flags override it wherever they stand. */
+    for (i = 1; i < argc; i++) {
+        const char *path = NULL;
+        if (!strncmp(argv[i], "--config=", 9))
+            path = argv[i] + 9;
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            path = argv[++i];
+        if (path && config_read_file(cfg, path, err, sizeof(err)) < 0)
+            goto bad;
+    }
+    for (i = 1; i < argc; i++) {
+        const char *val = NULL;
+        const struct opt *o;
+        if (strncmp(argv[i], "--", 2) != 0) {
+            snprintf(err, sizeof(err), "unexpected argument '%.64s' (see --help)", argv[i]);
+            goto bad;
+        }
+        if (!strncmp(argv[i], "--config", 8) && (argv[i][8] == 0 || argv[i][8] == '=')) {
+            if (argv[i][8] == 0 && ++i >= argc) {
+                snprintf(err, sizeof(err), "config: missing value");
+                goto bad;
+            }
+            continue;
+        }
+        if (!(o = flag_lookup(argc, argv, &i, &val, err, sizeof(err))) ||
+            opt_set_text(cfg, o, val, err, sizeof(err)) < 0)
+            goto bad;
+    }
+    if (sc_config_finish(cfg, err, sizeof(err)) < 0)
+        goto bad;
+    return SC_CONFIG_OK;
+bad:
+    fprintf(stderr, "shardcast: %s\n", err);
+    return SC_CONFIG_BAD;
+}

@@ -1,0 +1,67 @@
+/* sc_config: every setting of a node, from defaults, a JSON file and flags.
+ *
+ * Each option has one entry in a table that drives the flag parser, the
+ * JSON loader and --help alike, so the three can never disagree. */
+#ifndef SC_CONFIG_H
+#define SC_CONFIG_H
+
+#include <stddef.h>
+
+enum sc_channel_bytes { SC_CHANNEL_ASCII = 0, SC_CHANNEL_UTF8 = 1 };
+
+struct sc_config {
+    char *host;              /* listen address, NULL = all */
+    long port;
+    char *redis_url;
+    char *web_root;          /* NULL = installed or source copy */
+    char *log_level;
+
+    long max_connections;
+    long max_message_size;   /* bytes, one incoming message */
+    long max_channels;       /* subscriptions per connection */
+    long max_channel_length; /* bytes */
+    char *channel_bytes;     /* "ascii" or "utf8" */
+    long max_queue_bytes;    /* send queue bound per connection */
+    long handshake_timeout;  /* s */
+    long ping_interval;      /* s */
+    long pong_timeout;       /* s */
+    long shutdown_timeout;   /* s */
+
+    long redis_ping_interval; /* ms */
+    long redis_timeout;       /* ms */
+    long redis_backoff_min;   /* ms */
+    long redis_backoff_max;   /* ms */
+    long redis_batch;         /* channels per (P)SUBSCRIBE command */
+
+    /* Derived by sc_config_finish(), not set directly. */
+    char *redis_host;
+    long redis_port;
+    char *redis_user;
+    char *redis_password;
+    enum sc_channel_bytes channel_set;
+};
+
+enum sc_config_result {
+    SC_CONFIG_OK = 0,   /* run the node */
+    SC_CONFIG_EXIT = 1, /* --help or --version printed; exit 0 */
+    SC_CONFIG_BAD = 2,  /* error printed to stderr; exit 2 */
+};
+
+/* Fill cfg from defaults, then --config FILE (if given), then the other
+ * flags, and validate. Messages go to stderr and name the option. On
+ * SC_CONFIG_BAD or SC_CONFIG_EXIT the caller still owns cfg and must call
+ * sc_config_free(). */
+enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
+                                     char **argv);
+
+/* Load only a JSON document (used by tests and the fuzzer). Returns 0, or
+ * -EINVAL with a message naming the key in err. */
+int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len,
+                        char *err, size_t errlen);
+
+void sc_config_defaults(struct sc_config *cfg);
+/* Validate and derive fields. Returns 0 or -EINVAL with a message in err. */
+int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen);
+void sc_config_free(struct sc_config *cfg);
+
+#endif

@@ -1,0 +1,416 @@
+/* sc_conn: the WebSocket protocol callback and per-connection logic. */
+#include "sc_conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sc_json.h"
+#include "sc_log.h"
+#include "sc_redis.h"
+
+/* A channel name as (pointer, length): requests and URLs both feed the same
+ * subscribe path through this. */
+struct name_ref {
+    const char *p;
+    size_t len;
+};
+
+size_t sc_conn_session_size(void)
+{
+    return sizeof(struct sc_conn);
+}
+
+static const char *close_text(uint16_t code)
+{
+    switch (code) {
+    case 1001: return "going away";
+    case 1003: return "binary frames are not accepted";
+    case 1009: return "message too big";
+    case 4100: return "slow consumer";
+    case 4101: return "ping timeout";
+    default: return "internal error";
+    }
+}
+
+/* Close from inside a receive callback: set the close frame, then the
+ * caller returns -1 and lws sends it. */
+static int close_now(struct lws *wsi, uint16_t code)
+{
+    const char *t = close_text(code);
+
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)t, strlen(t));
+    return -1;
+}
+
+void sc_conn_close(struct sc_conn *c, uint16_t code)
+{
+    if (c->close_code)
+        return;
+    c->close_code = code;
+    c->want_ping = 0;
+    sc_queue_clear(&c->q);
+    sc_sweep_remove(c);
+    lws_callback_on_writable(c->wsi);
+    /* A peer that reads nothing never lets us write the close frame; do not
+     * keep its socket for longer than this. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+}
+
+int sc_conn_send(struct sc_conn *c, struct sc_msg *m)
+{
+    int was_empty = c->q.count == 0, rc;
+
+    if (c->close_code)
+        return -1;
+    rc = sc_queue_push(&c->q, m, (size_t)c->srv->cfg->max_queue_bytes);
+    if (rc == -ENOBUFS) {
+        c->srv->metrics.slow_consumer_disconnects++;
+        sc_conn_close(c, 4100);
+        return -1;
+    }
+    if (rc < 0) {
+        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        sc_conn_close(c, 1011);
+        return -1;
+    }
+    if (was_empty)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* One send carries every queued frame that fits the scratch buffer, so a
+ * subscriber that falls behind catches up with few syscalls. A frame alone
+ * in the queue, or too big to gather, goes straight from its shared
+ * buffer. lws copies any unsent tail itself and holds WRITEABLE back until
+ * it drains. */
+static int conn_flush(struct sc_conn *c)
+{
+    struct sc_server *srv = c->srv;
+    struct sc_msg *m = sc_queue_peek(&c->q);
+    size_t len;
+    int n;
+
+    if (!m)
+        return 0;
+    if (c->q.count == 1 || m->len > srv->scratch_cap) {
+        len = m->len;
+        n = lws_write(c->wsi, (unsigned char *)sc_msg_frame(m), len, LWS_WRITE_RAW);
+        sc_queue_pop(&c->q);
+    } else {
+        len = sc_queue_gather(&c->q, srv->scratch + LWS_PRE, srv->scratch_cap);
+        n = lws_write(c->wsi, srv->scratch + LWS_PRE, len, LWS_WRITE_RAW);
+    }
+    if (n < 0)
+        return -1;
+    srv->metrics.bytes_out += len;
+    if (c->q.count)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static int conn_writeable(struct sc_conn *c)
+{
+    unsigned char ping[LWS_PRE + 1];
+
+    if (c->close_code)
+        return close_now(c->wsi, c->close_code);
+    if (c->want_ping) {
+        c->want_ping = 0;
+        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (c->q.count)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    return conn_flush(c);
+}
+
+static int conn_find(const struct sc_conn *c, const char *p, size_t len)
+{
+    for (uint32_t i = 0; i < c->nsubs; i++) {
+        const struct sc_channel *ch = c->subs[i]->ch;
+        if (ch->len == len && memcmp(ch->name, p, len) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int names_dup_before(const struct name_ref *n, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (n[j].len == n[i].len && memcmp(n[j].p, n[i].p, n[i].len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Subscribe to every name not held yet, all or nothing. Returns
+ * SC_PERR_NONE, SC_PERR_TOO_MANY_CHANNELS, or -ENOMEM (nothing changed). */
+static int conn_subscribe(struct sc_conn *c, const struct name_ref *n,
+                          size_t count)
+{
+    struct sc_server *srv = c->srv;
+    size_t fresh = 0, added = 0;
+
+    for (size_t i = 0; i < count; i++)
+        if (conn_find(c, n[i].p, n[i].len) < 0 && !names_dup_before(n, i))
+            fresh++;
+    if (c->nsubs + fresh > srv->limits.max_channels)
+        return SC_PERR_TOO_MANY_CHANNELS;
+    if (c->nsubs + fresh > c->capsubs) {
+        uint32_t cap = (uint32_t)(c->nsubs + fresh);
+        struct sc_sub **s = realloc(c->subs, sizeof(*s) * cap);
+        if (!s)
+            return -ENOMEM;
+        c->subs = s;
+        c->capsubs = cap;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct sc_sub *sub;
+        if (conn_find(c, n[i].p, n[i].len) >= 0)
+            continue;
+        if (!(sub = sc_registry_subscribe(&srv->reg, c, n[i].p, n[i].len)))
+            goto rollback;
+        c->subs[c->nsubs++] = sub;
+        added++;
+    }
+    sc_redis_kick(srv->redis);
+    return SC_PERR_NONE;
+rollback:
+    while (added--)
+        sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
+    sc_redis_kick(srv->redis);
+    return -ENOMEM;
+}
+
+static void conn_unsubscribe(struct sc_conn *c, const struct name_ref *n,
+                             size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int k = conn_find(c, n[i].p, n[i].len);
+        if (k < 0)
+            continue;
+        sc_registry_unsubscribe(&c->srv->reg, c->subs[k]);
+        c->subs[k] = c->subs[--c->nsubs];
+    }
+    sc_redis_kick(c->srv->redis);
+}
+
+static const enum sc_err_kind perr_kind[] = {
+    [SC_PERR_BAD_JSON] = SC_ERR_BAD_JSON,
+    [SC_PERR_BAD_REQUEST] = SC_ERR_BAD_REQUEST,
+    [SC_PERR_UNKNOWN_OP] = SC_ERR_UNKNOWN_OP,
+    [SC_PERR_BAD_CHANNEL] = SC_ERR_BAD_CHANNEL,
+    [SC_PERR_TOO_MANY_CHANNELS] = SC_ERR_TOO_MANY_CHANNELS,
+};
+
+/* Carry out a parsed subscribe or unsubscribe. Returns an error code for
+ * the reply (msg filled), SC_PERR_NONE, or -ENOMEM. */
+static int conn_apply(struct sc_conn *c, const struct sc_request *req,
+                      char *msg, size_t msglen)
+{
+    struct name_ref n[req->nchannels ? req->nchannels : 1];
+    int rc;
+
+    for (size_t i = 0; i < req->nchannels; i++)
+        n[i].p = sc_request_channel(req, i, &n[i].len);
+    if (req->op == SC_OP_UNSUBSCRIBE) {
+        conn_unsubscribe(c, n, req->nchannels);
+        return SC_PERR_NONE;
+    }
+    rc = conn_subscribe(c, n, req->nchannels);
+    if (rc == SC_PERR_TOO_MANY_CHANNELS)
+        snprintf(msg, msglen, "at most %zu channels per connection",
+                 c->srv->limits.max_channels);
+    return rc;
+}
+
+/* One complete text message from the client: exactly one reply, queued
+ * behind any deliveries already waiting so the client sees them in order. */
+static int conn_request(struct sc_conn *c, const char *text, size_t len)
+{
+    struct sc_server *srv = c->srv;
+    struct sc_request req;
+    struct sc_msg *reply;
+    char msg[256];
+    int rc;
+
+    srv->metrics.requests++;
+    rc = (int)sc_request_parse(text, len, &srv->limits, &req, msg, sizeof(msg));
+    if (rc == SC_PERR_NONE && req.op != SC_OP_PING)
+        rc = conn_apply(c, &req, msg, sizeof(msg));
+    if (rc < 0) {
+        sc_request_free(&req);
+        srv->metrics.errors[SC_ERR_ALLOC]++;
+        return close_now(c->wsi, 1011);
+    }
+    if (rc != SC_PERR_NONE)
+        srv->metrics.errors[perr_kind[rc]]++;
+    reply = rc ? sc_reply_error(req.id, (enum sc_perr)rc, msg) : sc_reply_ok(req.id);
+    sc_request_free(&req);
+    if (!reply) {
+        srv->metrics.errors[SC_ERR_ALLOC]++;
+        return close_now(c->wsi, 1011);
+    }
+    sc_conn_send(c, reply);
+    sc_msg_unref(reply);
+    return 0;
+}
+
+/* Reassemble fragments (lws also splits one frame into rx-buffer-sized
+ * pieces) into c->rx, bounded by max-message-size; past it, 1009. */
+static int conn_receive(struct sc_conn *c, const char *in, size_t len)
+{
+    struct lws *wsi = c->wsi;
+    size_t max = (size_t)c->srv->cfg->max_message_size;
+    size_t total, pending = lws_remaining_packet_payload(wsi);
+    int first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+
+    sc_sweep_touch(c, uv_now(c->srv->loop));
+    if (c->close_code)
+        return 0;
+    if (lws_frame_is_binary(wsi)) {
+        c->srv->metrics.errors[SC_ERR_BINARY_FRAME]++;
+        return close_now(wsi, 1003);
+    }
+    if (first)
+        c->rxlen = 0;
+    total = (size_t)c->rxlen + len;
+    if (total + (final ? 0 : pending) > max) {
+        c->srv->metrics.errors[SC_ERR_MESSAGE_TOO_BIG]++;
+        return close_now(wsi, 1009);
+    }
+    if (first && final)
+        return conn_request(c, in, len);
+    if (total > c->rxcap) {
+        /* Grow by doubling up to the bound, so a client that stalls
+         * mid-message holds only what it actually sent. */
+        size_t cap = c->rxcap ? (size_t)c->rxcap * 2 : 1024;
+        char *p;
+        while (cap < total)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        if (!(p = realloc(c->rx, cap))) {
+            c->srv->metrics.errors[SC_ERR_ALLOC]++;
+            return close_now(wsi, 1011);
+        }
+        c->rx = p;
+        c->rxcap = (uint32_t)cap;
+    }
+    memcpy(c->rx + c->rxlen, in, len);
+    c->rxlen = (uint32_t)total;
+    if (!final)
+        return 0;
+    int rc = conn_request(c, c->rx, c->rxlen);
+    free(c->rx);
+    c->rx = NULL;
+    c->rxlen = c->rxcap = 0;
+    return rc;
+}
+
+/* ?channels=a,b was checked at the upgrade (sc_http.c); subscribe now. */
+static int conn_subscribe_url(struct sc_conn *c)
+{
+    char buf[8192];
+    const char *v = lws_get_urlarg_by_name(c->wsi, "channels=", buf, sizeof(buf));
+    struct name_ref n[256];
+    size_t count = 0;
+
+    while (v && *v && count < sizeof(n) / sizeof(n[0])) {
+        size_t l = strcspn(v, ",");
+        if (l) {
+            n[count].p = v;
+            n[count++].len = l;
+        }
+        v += l + (v[l] == ',');
+    }
+    return count ? conn_subscribe(c, n, count) : 0;
+}
+
+static int conn_established(struct sc_conn *c, struct lws *wsi)
+{
+    struct sc_server *srv = lws_context_user(lws_get_context(wsi));
+
+    memset(c, 0, sizeof(*c));
+    c->wsi = wsi;
+    c->srv = srv;
+    c->established = 1;
+    srv->nconns++;
+    srv->metrics.connections_total++;
+    sc_sweep_touch(c, uv_now(srv->loop));
+    if (srv->stopping) {
+        sc_conn_close(c, 1001);
+        return 0;
+    }
+    if (conn_subscribe_url(c) != 0) {
+        srv->metrics.errors[SC_ERR_ALLOC]++;
+        sc_conn_close(c, 1011);
+    }
+    return 0;
+}
+
+static void conn_closed(struct sc_conn *c)
+{
+    struct sc_server *srv = c->srv;
+
+    if (!c->established)
+        return;
+    while (c->nsubs)
+        sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
+    free(c->subs);
+    free(c->rx);
+    sc_queue_clear(&c->q);
+    sc_sweep_remove(c);
+    c->established = 0;
+    srv->nconns--;
+    sc_redis_kick(srv->redis);
+}
+
+void sc_conn_send_missed(struct sc_conn *c)
+{
+    struct sc_buf b;
+    struct sc_msg *m;
+
+    if (!c->nsubs || c->close_code)
+        return;
+    sc_msg_begin(&b);
+    sc_buf_append_str(&b, "{\"op\":\"missed\",\"channels\":[");
+    for (uint32_t i = 0; i < c->nsubs; i++) {
+        if (i)
+            sc_buf_append(&b, ",", 1);
+        sc_json_append_string(&b, c->subs[i]->ch->name, c->subs[i]->ch->len);
+    }
+    sc_buf_append_str(&b, "],\"reason\":\"redis_reconnect\"}");
+    if (!(m = sc_msg_finish(&b))) {
+        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        sc_conn_close(c, 1011);
+        return;
+    }
+    if (sc_conn_send(c, m) == 0)
+        c->srv->metrics.missed_events++;
+    sc_msg_unref(m);
+}
+
+int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                     void *user, void *in, size_t len)
+{
+    struct sc_conn *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        return conn_established(c, wsi);
+    case LWS_CALLBACK_RECEIVE:
+        return conn_receive(c, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        sc_sweep_touch(c, uv_now(c->srv->loop));
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return conn_writeable(c);
+    case LWS_CALLBACK_CLOSED:
+        conn_closed(c);
+        return 0;
+    default:
+        return 0;
+    }
+}

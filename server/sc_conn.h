@@ -1,0 +1,51 @@
+/* sc_conn: one WebSocket client: its send queue, its subscriptions, its
+ * partly received message and its keep-alive state.
+ *
+ * lws allocates a struct sc_conn as each connection's session data and
+ * frees it after LWS_CALLBACK_CLOSED; everything the struct points to is
+ * freed in that callback. */
+#ifndef SC_CONN_H
+#define SC_CONN_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+#include "sc_queue.h"
+#include "sc_registry.h"
+#include "sc_server.h"
+
+struct sc_conn {
+    struct lws *wsi;
+    struct sc_server *srv;
+    struct sc_conn *lprev, *lnext; /* on srv->active or srv->pinged */
+    struct sc_conn_list *list;
+    uint64_t stamp_ms;             /* last traffic, or when pinged */
+    struct sc_queue q;
+    struct sc_sub **subs;
+    uint32_t nsubs, capsubs;
+    char *rx;                      /* message being reassembled */
+    uint32_t rxlen, rxcap;
+    uint16_t close_code;           /* nonzero: close at next writeable */
+    unsigned established : 1;
+    unsigned want_ping : 1;
+    unsigned rx_discard : 1;       /* rest of an oversized message */
+};
+
+/* Queue a frame to the client (a reference is taken). A full queue closes
+ * the connection as a slow consumer. Returns 0, or -1 if the connection is
+ * closing and the frame was not queued. */
+int sc_conn_send(struct sc_conn *c, struct sc_msg *m);
+
+/* Close with a WebSocket close code at the next chance to write; drops
+ * whatever is still queued. */
+void sc_conn_close(struct sc_conn *c, uint16_t code);
+
+/* Send the missed-messages event listing c's subscriptions, if any. */
+void sc_conn_send_missed(struct sc_conn *c);
+
+/* Keep-alive (sc_sweep.c): note traffic from c, and run one sweep. */
+void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms);
+void sc_sweep_remove(struct sc_conn *c);
+void sc_sweep_run(struct sc_server *srv, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,229 @@
+/* sc_http: plain HTTP on the node's port: /healthz, /metrics, and the
+ * checks that admit or refuse a WebSocket upgrade. Static files (the demo
+ * page) are served by an lws file mount set up in sc_server.c. */
+#include <ctype.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sc_conn.h"
+#include "sc_json.h"
+#include "sc_log.h"
+#include "sc_redis.h"
+
+size_t sc_http_session_size(void)
+{
+    return 0;
+}
+
+static struct sc_server *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* Write a whole small response. Returns what the callback must return:
+ * nonzero when lws should close the connection. */
+static int http_respond(struct lws *wsi, unsigned status, const char *ctype,
+                        const char *body, size_t len)
+{
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
+    unsigned char *end = hdr + sizeof(hdr) - 1;
+
+    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    if (len) {
+        /* lws_write() wants LWS_PRE writable bytes in front of the body. */
+        struct sc_buf b;
+        sc_buf_init(&b);
+        sc_buf_reserve(&b, LWS_PRE + len);
+        if (sc_buf_failed(&b))
+            return 1;
+        memcpy(b.data + LWS_PRE, body, len);
+        int n = lws_write(wsi, (unsigned char *)b.data + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+        sc_buf_free(&b);
+        if (n < 0)
+            return 1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_text(struct lws *wsi, unsigned status, const char *text)
+{
+    return http_respond(wsi, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static const char *redis_state_name(const struct sc_server *srv)
+{
+    switch (sc_redis_state(srv->redis)) {
+    case SC_REDIS_UP: return "up";
+    case SC_REDIS_CONNECTING: return "connecting";
+    case SC_REDIS_DOWN: return "down";
+    default: return "closed";
+    }
+}
+
+static int http_healthz(struct lws *wsi, struct sc_server *srv)
+{
+    struct sc_metrics_gauges g;
+    struct sc_buf b;
+    int ok = sc_server_healthy(srv), rc;
+
+    sc_server_gauges(srv, &g);
+    sc_buf_init(&b);
+    sc_buf_printf(&b,
+                  "{\"status\":\"%s\",\"redis\":\"%s\",\"connections\":%llu,"
+                  "\"subscriptions\":%llu,\"channels\":%llu,\"patterns\":%llu,"
+                  "\"uptime_s\":%.0f}\n",
+                  srv->stopping ? "stopping" : ok ? "ok" : "degraded",
+                  redis_state_name(srv), (unsigned long long)g.connections,
+                  (unsigned long long)g.subscriptions, (unsigned long long)g.channels,
+                  (unsigned long long)g.patterns, g.uptime_s);
+    rc = sc_buf_failed(&b) ? 1
+                           : http_respond(wsi, ok ? 200 : 503, "application/json",
+                                          b.data, b.len);
+    sc_buf_free(&b);
+    return rc;
+}
+
+static int http_metrics(struct lws *wsi, struct sc_server *srv)
+{
+    struct sc_metrics_gauges g;
+    struct sc_buf b;
+    int rc;
+
+    sc_server_gauges(srv, &g);
+    sc_buf_init(&b);
+    sc_metrics_render(&srv->metrics, &g, &b);
+    rc = sc_buf_failed(&b) ? 1
+                           : http_respond(wsi, 200, "text/plain; version=0.0.4",
+                                          b.data, b.len);
+    sc_buf_free(&b);
+    return rc;
+}
+
+/* Refuse an upgrade with a plain-text reason. Returns 1: "responded". */
+static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
+                          enum sc_err_kind kind)
+{
+    server_of(wsi)->metrics.errors[kind]++;
+    http_text(wsi, status, why);
+    return 1;
+}
+
+/* Check ?channels= the way a subscribe request is checked, so a bad list
+ * fails the handshake (400) instead of half-subscribing later. */
+static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
+                                  char *msg, size_t msglen)
+{
+    char buf[8192];
+    const char *v = lws_get_urlarg_by_name(wsi, "channels=", buf, sizeof(buf));
+    size_t count = 0;
+
+    while (v && *v) {
+        size_t l = strcspn(v, ",");
+        if (l) {
+            if (++count > srv->limits.max_channels) {
+                snprintf(msg, msglen, "too_many_channels: at most %zu channels per connection",
+                         srv->limits.max_channels);
+                return -1;
+            }
+            char why[200];
+            if (sc_channel_check(v, l, &srv->limits, why, sizeof(why)) != SC_PERR_NONE) {
+                snprintf(msg, msglen, "bad_channel: %s", why);
+                return -1;
+            }
+        }
+        v += l + (v[l] == ',');
+    }
+    return 0;
+}
+
+static int http_confirm_upgrade(struct lws *wsi, const char *proto)
+{
+    struct sc_server *srv = server_of(wsi);
+    char uri[64], msg[300];
+
+    if (!proto || strcmp(proto, "websocket"))
+        return upgrade_refuse(wsi, 400, "only WebSocket upgrades are served\n",
+                              SC_ERR_REJECTED_REQUEST);
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
+        return upgrade_refuse(wsi, 404, "WebSocket endpoint is /ws\n",
+                              SC_ERR_REJECTED_REQUEST);
+    if (srv->stopping || srv->nconns >= srv->max_conns)
+        return upgrade_refuse(wsi, 503, "node is at its connection limit\n",
+                              SC_ERR_REJECTED_FULL);
+    if (upgrade_check_channels(wsi, srv, msg, sizeof(msg)) < 0) {
+        strncat(msg, "\n", sizeof(msg) - strlen(msg) - 1);
+        return upgrade_refuse(wsi, 400, msg, SC_ERR_REJECTED_REQUEST);
+    }
+    return 0;
+}
+
+static const char *mime_of(const char *path)
+{
+    static const char *const map[][2] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".svg", "image/svg+xml"},
+        {".png", "image/png"}, {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.');
+
+    for (size_t i = 0; dot && i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(dot, map[i][0]))
+            return map[i][1];
+    return "application/octet-stream";
+}
+
+/* Serve a file from the web root. Only plain names (letters, digits, and
+ * "-_./", no "..") are looked up, so a request cannot leave the root. The
+ * lws file mount is not used: in this lws a missing file there leaves the
+ * request hanging until the timeout instead of answering 404. */
+static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
+{
+    char path[sizeof(srv->web_root) + 128];
+    struct stat st;
+    int n;
+
+    if (!strcmp(uri, "/"))
+        uri = "/index.html";
+    if (!srv->web_root[0] || strlen(uri) > 100 || strstr(uri, ".."))
+        return http_text(wsi, 404, "not found\n");
+    for (const char *p = uri; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-_./", *p))
+            return http_text(wsi, 404, "not found\n");
+    snprintf(path, sizeof(path), "%s%s", srv->web_root, uri);
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return http_text(wsi, 404, "not found\n");
+    n = lws_serve_http_file(wsi, path, mime_of(path), NULL, 0);
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                     void *user, void *in, size_t len)
+{
+    char uri[128];
+
+    (void)user;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return http_confirm_upgrade(wsi, in);
+    case LWS_CALLBACK_HTTP:
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
+            return http_text(wsi, 405, "GET only\n");
+        if (!strcmp(uri, "/healthz"))
+            return http_healthz(wsi, server_of(wsi));
+        if (!strcmp(uri, "/metrics"))
+            return http_metrics(wsi, server_of(wsi));
+        if (!strcmp(uri, "/ws"))
+            return http_text(wsi, 426, "connect with a WebSocket client\n");
+        return http_file(wsi, server_of(wsi), uri);
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}

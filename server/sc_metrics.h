@@ -1,0 +1,56 @@
+/* sc_metrics: the node's counters and their Prometheus text form.
+ *
+ * Counters are plain integers bumped on the one service thread; gauges are
+ * read from the live structures at scrape time, so they cannot drift. */
+#ifndef SC_METRICS_H
+#define SC_METRICS_H
+
+#include <stdint.h>
+
+#include "sc_buf.h"
+
+/* Kinds of client or upstream error, one label value each. */
+enum sc_err_kind {
+    SC_ERR_BAD_JSON,
+    SC_ERR_BAD_REQUEST,
+    SC_ERR_UNKNOWN_OP,
+    SC_ERR_BAD_CHANNEL,
+    SC_ERR_TOO_MANY_CHANNELS,
+    SC_ERR_MESSAGE_TOO_BIG,
+    SC_ERR_BINARY_FRAME,
+    SC_ERR_PING_TIMEOUT,
+    SC_ERR_REJECTED_FULL,    /* upgrade refused: max connections */
+    SC_ERR_REJECTED_REQUEST, /* upgrade refused: bad path or channels */
+    SC_ERR_REDIS_PROTOCOL,   /* a reply from Redis we could not use */
+    SC_ERR_ALLOC,
+    SC_ERR_KINDS
+};
+
+struct sc_metrics {
+    uint64_t connections_total;
+    uint64_t redis_messages;
+    uint64_t deliveries;
+    uint64_t bytes_out;
+    uint64_t requests;
+    uint64_t slow_consumer_disconnects;
+    uint64_t redis_reconnects;
+    uint64_t missed_events;
+    uint64_t errors[SC_ERR_KINDS];
+};
+
+/* Gauges the scrape reads from the node at that moment. */
+struct sc_metrics_gauges {
+    uint64_t connections;
+    uint64_t subscriptions;
+    uint64_t channels;
+    uint64_t patterns;
+    uint64_t queued_bytes;
+    int redis_up;
+    double uptime_s;
+};
+
+/* Append the Prometheus text exposition (version 0.0.4) to b. */
+void sc_metrics_render(const struct sc_metrics *m,
+                       const struct sc_metrics_gauges *g, struct sc_buf *b);
+
+#endif

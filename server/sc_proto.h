@@ -1,0 +1,68 @@
+/* sc_proto: protocol v1 requests and replies (docs/protocol.md).
+ *
+ * Parsing takes untrusted bytes from a socket; it never trusts a length or
+ * a type, and every failure maps to one documented error code. */
+#ifndef SC_PROTO_H
+#define SC_PROTO_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "sc_msg.h"
+
+enum sc_op { SC_OP_SUBSCRIBE, SC_OP_UNSUBSCRIBE, SC_OP_PING };
+
+enum sc_perr {
+    SC_PERR_NONE = 0,
+    SC_PERR_BAD_JSON,
+    SC_PERR_BAD_REQUEST,
+    SC_PERR_UNKNOWN_OP,
+    SC_PERR_BAD_CHANNEL,
+    SC_PERR_TOO_MANY_CHANNELS,
+};
+
+struct sc_proto_limits {
+    size_t max_channels;       /* per request and per connection */
+    size_t max_channel_length;
+    int utf8;                  /* channel names may be any UTF-8 */
+};
+
+struct sc_request {
+    enum sc_op op;
+    json_t *root;      /* owns everything below */
+    json_t *id;        /* NULL when absent */
+    size_t nchannels;
+    json_t *channels;  /* array of strings, NULL for ping */
+};
+
+/* Parse one text message. Returns SC_PERR_NONE and fills req, or an error
+ * code with a human message in msg; req->id is set whenever the id could
+ * be read, so the error reply can echo it. Always call sc_request_free(). */
+enum sc_perr sc_request_parse(const char *text, size_t len,
+                              const struct sc_proto_limits *lim,
+                              struct sc_request *req, char *msg, size_t msglen);
+void sc_request_free(struct sc_request *req);
+
+/* Channel i of a parsed request (valid name, checked by the parser). */
+const char *sc_request_channel(const struct sc_request *req, size_t i,
+                               size_t *len);
+
+/* Returns SC_PERR_NONE if name[0..len) is an allowed channel name, else
+ * SC_PERR_BAD_CHANNEL with the reason in msg. */
+enum sc_perr sc_channel_check(const char *name, size_t len,
+                              const struct sc_proto_limits *lim, char *msg,
+                              size_t msglen);
+
+/* 1 if the name is a Redis glob pattern (has *, ? or [). */
+int sc_channel_is_pattern(const char *name, size_t len);
+
+/* The wire code of an error ("bad_json", ...). */
+const char *sc_perr_code(enum sc_perr e);
+
+/* {"op":"ok"[,"id":ID]} and {"op":"error"[,"id":ID],"code":..,"message":..}.
+ * NULL on allocation failure. */
+struct sc_msg *sc_reply_ok(const json_t *id);
+struct sc_msg *sc_reply_error(const json_t *id, enum sc_perr e,
+                              const char *message);
+
+#endif

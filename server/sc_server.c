@@ -1,0 +1,314 @@
+/* sc_server: create, run and stop one node. */
+#include "sc_server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "sc_conn.h"
+#include "sc_log.h"
+#include "sc_redis.h"
+
+/* Frames gathered into one send. Large enough to amortise the syscall over
+ * a hundred small messages, small enough that what lws copies when a
+ * client's socket is full stays modest. */
+#define SCRATCH_BYTES (16 * 1024)
+
+static const struct lws_protocols protocols[] = {
+    {"http", sc_http_callback, 0, 0, 0, NULL, 0},
+    /* rx 512: the receive buffer is per connection and idle subscribers
+     * dominate; tx is unbounded so gathered sends are never split. */
+    {"shardcast", sc_conn_callback, sizeof(struct sc_conn), 512, 0, NULL, 1 << 28},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Unnamed upgrades (browsers send no subprotocol) go to "shardcast". */
+static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, "shardcast", ""};
+
+/* Keep-alive runs from sc_sweep.c; lws's per-connection validity timers
+ * would cost O(connections) per re-arm. */
+static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0,
+                                           .secs_since_valid_hangup = 0};
+
+static uint64_t now_ms(const struct sc_server *srv)
+{
+    return uv_now(srv->loop);
+}
+
+int sc_server_healthy(const struct sc_server *srv)
+{
+    return !srv->stopping && srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP;
+}
+
+static void gauges_add_list(const struct sc_conn_list *l, uint64_t *bytes)
+{
+    for (const struct sc_conn *c = l->head; c; c = c->lnext)
+        *bytes += c->q.bytes;
+}
+
+void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->connections = srv->nconns;
+    g->subscriptions = srv->reg.nsubs;
+    g->channels = srv->reg.nchannels;
+    g->patterns = srv->reg.npatterns;
+    gauges_add_list(&srv->active, &g->queued_bytes);
+    gauges_add_list(&srv->pinged, &g->queued_bytes);
+    g->redis_up = sc_server_healthy(srv);
+    g->uptime_s = (double)(now_ms(srv) - srv->started_ms) / 1000.0;
+}
+
+void sc_server_publish(struct sc_server *srv, const char *channel, size_t clen,
+                       const char *pattern, size_t plen, const char *data,
+                       size_t dlen)
+{
+    struct sc_channel *ch;
+    struct sc_msg *m;
+
+    srv->metrics.redis_messages++;
+    ch = pattern ? sc_registry_find(&srv->reg, pattern, plen)
+                 : sc_registry_find(&srv->reg, channel, clen);
+    if (!ch || !ch->subs || ch->pattern != (pattern != NULL))
+        return;
+    m = sc_msg_delivery(channel, clen, pattern, plen, data, dlen);
+    if (!m) {
+        srv->metrics.errors[SC_ERR_ALLOC]++;
+        SC_LOG(SC_LOG_ERROR, "out of memory encoding a message of %zu bytes", dlen);
+        return;
+    }
+    /* A slow subscriber is only marked for closing here; its link stays in
+     * the list until LWS_CALLBACK_CLOSED, so the walk is safe. */
+    for (struct sc_sub *s = ch->subs; s; s = s->next)
+        if (sc_conn_send(s->conn, m) == 0)
+            srv->metrics.deliveries++;
+    sc_msg_unref(m);
+}
+
+static void missed_list(struct sc_conn_list *l)
+{
+    for (struct sc_conn *c = l->head, *next; c; c = next) {
+        next = c->lnext;
+        sc_conn_send_missed(c);
+    }
+}
+
+void sc_server_resynced(struct sc_server *srv)
+{
+    SC_LOG(SC_LOG_INFO, "redis: all %zu channels subscribed again; notifying subscribers",
+           srv->reg.nchannels);
+    missed_list(&srv->active);
+    missed_list(&srv->pinged);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    sc_sweep_run(t->data, now_ms(t->data));
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    SC_LOG(SC_LOG_INFO, "signal %d: shutting down", signum);
+    sc_server_stop(h->data);
+}
+
+static void close_list(struct sc_conn_list *l)
+{
+    struct sc_conn *c;
+
+    while ((c = l->head))
+        sc_conn_close(c, 1001); /* takes c off the list */
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* Last step of a stop: nothing of ours stays on the loop, so uv_run()
+ * returns once lws and hiredis have closed their own handles. */
+static void server_finish(struct sc_server *srv)
+{
+    if (srv->redis) {
+        sc_redis_close(srv->redis, NULL);
+        srv->redis = NULL;
+    }
+    if (srv->lws) {
+        lws_context_destroy(srv->lws);
+        srv->lws = NULL;
+    }
+    uv_close((uv_handle_t *)&srv->sweep_timer, handle_closed);
+    uv_close((uv_handle_t *)&srv->stop_timer, handle_closed);
+    uv_close((uv_handle_t *)&srv->sigterm, handle_closed);
+    uv_close((uv_handle_t *)&srv->sigint, handle_closed);
+    SC_LOG(SC_LOG_INFO, "stopped");
+}
+
+/* Polls the stop: first every client gone, then every UNSUBSCRIBE their
+ * leaving caused confirmed by Redis, or the deadline, whichever first. */
+static void on_stop_timer(uv_timer_t *t)
+{
+    struct sc_server *srv = t->data;
+    int late = now_ms(srv) >= srv->stop_deadline_ms;
+    int redis_busy = srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP &&
+                     !sc_registry_synced(&srv->reg);
+
+    if (!late && (srv->nconns > 0 || redis_busy))
+        return;
+    if (late)
+        SC_LOG(SC_LOG_WARN, "shutdown deadline passed with %zu connections open",
+               srv->nconns);
+    uv_timer_stop(t);
+    server_finish(srv);
+}
+
+void sc_server_stop(struct sc_server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    SC_LOG(SC_LOG_INFO, "closing %zu connections with 1001", srv->nconns);
+    close_list(&srv->active);
+    close_list(&srv->pinged);
+    srv->stop_deadline_ms = now_ms(srv) + (uint64_t)srv->cfg->shutdown_timeout * 1000;
+    uv_timer_start(&srv->stop_timer, on_stop_timer, 20, 20);
+}
+
+/* Pick the demo page directory: the flag, else the installed copy, else
+ * the source tree this binary was built from. */
+static int server_web_root(struct sc_server *srv)
+{
+    const char *cands[] = {srv->cfg->web_root, SC_WEB_INSTALL_DIR, SC_WEB_SOURCE_DIR};
+    struct stat st;
+
+    for (size_t i = 0; i < 3; i++) {
+        if (!cands[i])
+            continue;
+        if (stat(cands[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(srv->web_root, sizeof(srv->web_root), "%s", cands[i]);
+            return 0;
+        }
+        if (i == 0) {
+            SC_LOG(SC_LOG_ERROR, "web-root %s: not a directory", cands[i]);
+            return -ENOENT;
+        }
+    }
+    srv->web_root[0] = 0;
+    SC_LOG(SC_LOG_WARN, "no demo page directory found; / answers 404");
+    return 0;
+}
+
+/* Raise the open-files limit to its hard cap, derive max-connections from
+ * it when not configured, and say so at start-up when the configured value
+ * cannot be reached, instead of failing under load. */
+static void server_check_limits(struct sc_server *srv)
+{
+    enum { FD_RESERVE = 64 }; /* listener, Redis, files served, logs */
+    struct rlimit rl;
+    rlim_t usable;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = 1024;
+    usable = rl.rlim_cur > FD_RESERVE * 2 ? rl.rlim_cur - FD_RESERVE : rl.rlim_cur / 2;
+    srv->max_conns = srv->cfg->max_connections ? (size_t)srv->cfg->max_connections
+                                               : (size_t)usable;
+    if ((rlim_t)srv->max_conns > usable)
+        SC_LOG(SC_LOG_WARN,
+               "max-connections %zu exceeds what open files allow (%llu, %d kept in "
+               "reserve): raise `ulimit -n` or expect refused connections",
+               srv->max_conns, (unsigned long long)rl.rlim_cur, FD_RESERVE);
+}
+
+static int server_lws_create(struct sc_server *srv)
+{
+    struct lws_context_creation_info info;
+    void *loops[1] = {srv->loop};
+
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                   LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    info.foreign_loops = loops;
+    info.port = (int)srv->cfg->port;
+    info.iface = srv->cfg->host;
+    info.protocols = protocols;
+    info.pvo = &pvo;
+    info.user = srv;
+    info.timeout_secs = (unsigned)srv->cfg->handshake_timeout;
+    info.timeout_secs_ah_idle = (unsigned)srv->cfg->handshake_timeout;
+    info.retry_and_idle_policy = &no_validity;
+    info.max_http_header_pool = 256;
+    info.max_http_header_data = 8192;
+    info.vhost_name = "shardcast";
+    srv->lws = lws_create_context(&info);
+    if (!srv->lws) {
+        SC_LOG(SC_LOG_ERROR, "cannot listen on port %ld (in use, or libwebsockets-evlib-uv "
+               "missing)", srv->cfg->port);
+        return -EADDRINUSE;
+    }
+    return 0;
+}
+
+int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
+                    uv_loop_t *loop)
+{
+    int rc;
+
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->loop = loop;
+    srv->started_ms = uv_now(loop);
+    srv->limits.max_channels = (size_t)cfg->max_channels;
+    srv->limits.max_channel_length = (size_t)cfg->max_channel_length;
+    srv->limits.utf8 = cfg->channel_set == SC_CHANNEL_UTF8;
+    srv->scratch_cap = SCRATCH_BYTES;
+    if ((rc = server_web_root(srv)) < 0)
+        return rc;
+    if (!(srv->scratch = malloc(LWS_PRE + SCRATCH_BYTES)))
+        return -ENOMEM;
+    if ((rc = sc_registry_init(&srv->reg)) < 0)
+        goto fail_scratch;
+    server_check_limits(srv);
+    if ((rc = server_lws_create(srv)) < 0)
+        goto fail_registry;
+    if ((rc = sc_redis_start(srv, &srv->redis)) < 0)
+        goto fail_lws;
+    uv_timer_init(loop, &srv->sweep_timer);
+    uv_timer_init(loop, &srv->stop_timer);
+    uv_signal_init(loop, &srv->sigterm);
+    uv_signal_init(loop, &srv->sigint);
+    srv->sweep_timer.data = srv->stop_timer.data = srv;
+    srv->sigterm.data = srv->sigint.data = srv;
+    uv_timer_start(&srv->sweep_timer, on_sweep, 1000, 1000);
+    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    SC_LOG(SC_LOG_INFO, "listening on %s:%ld (ws://HOST:%ld/ws), redis %s:%ld, "
+           "max %zu connections, web root %s", cfg->host ? cfg->host : "*", cfg->port,
+           cfg->port, cfg->redis_host, cfg->redis_port, srv->max_conns,
+           srv->web_root[0] ? srv->web_root : "(none)");
+    return 0;
+fail_lws:
+    lws_context_destroy(srv->lws);
+    srv->lws = NULL;
+fail_registry:
+    sc_registry_destroy(&srv->reg);
+fail_scratch:
+    free(srv->scratch);
+    srv->scratch = NULL;
+    return rc;
+}
+
+void sc_server_cleanup(struct sc_server *srv)
+{
+    sc_registry_destroy(&srv->reg);
+    free(srv->scratch);
+    srv->scratch = NULL;
+}

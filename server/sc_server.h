@@ -1,0 +1,94 @@
+/* sc_server: one node, everything it owns, and the entry points the lws
+ * protocol callbacks and the Redis module use to reach each other.
+ *
+ * A node is one thread running one libuv loop; lws and hiredis both run on
+ * that loop, so nothing here is locked. */
+#ifndef SC_SERVER_H
+#define SC_SERVER_H
+
+#include <libwebsockets.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sc_config.h"
+#include "sc_metrics.h"
+#include "sc_proto.h"
+#include "sc_registry.h"
+
+struct sc_redis;
+struct sc_conn;
+
+/* An intrusive FIFO of connections, for the keep-alive sweep. */
+struct sc_conn_list {
+    struct sc_conn *head, *tail;
+    size_t count;
+};
+
+struct sc_server {
+    const struct sc_config *cfg;
+    uv_loop_t *loop;
+    struct lws_context *lws;
+    struct sc_registry reg;
+    struct sc_redis *redis;
+    struct sc_metrics metrics;
+    struct sc_proto_limits limits;
+
+    /* Every open connection is on exactly one of these: active ones by
+     * time of last traffic, pinged ones by time the ping went out. */
+    struct sc_conn_list active, pinged;
+    size_t nconns;
+    size_t max_conns;      /* max-connections, or derived from open files */
+
+    /* Gathers several queued frames into one send. LWS_PRE in front. */
+    unsigned char *scratch;
+    size_t scratch_cap;
+
+    uv_timer_t sweep_timer;
+    uv_timer_t stop_timer;
+    uv_signal_t sigterm, sigint;
+    uint64_t started_ms;
+    uint64_t stop_deadline_ms;
+    int stopping;
+    int exit_status;
+    char web_root[4096];
+};
+
+/* Create the node on loop: lws context and listener, Redis connection,
+ * timers, signal handlers. Returns 0, or a negative errno after logging
+ * why (nothing is left running). */
+int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
+                    uv_loop_t *loop);
+
+/* Begin a graceful stop: close clients with 1001, leave Redis, and let the
+ * loop run dry. Safe to call more than once. */
+void sc_server_stop(struct sc_server *srv);
+
+/* Free what the loop no longer uses; call after uv_run() returns. */
+void sc_server_cleanup(struct sc_server *srv);
+
+/* A message arrived from Redis: encode once, queue to every subscriber.
+ * pattern is NULL for plain subscriptions. */
+void sc_server_publish(struct sc_server *srv, const char *channel, size_t clen,
+                       const char *pattern, size_t plen, const char *data,
+                       size_t dlen);
+
+/* Redis came back and every subscription is in place again: tell each
+ * subscriber that messages may have been missed. */
+void sc_server_resynced(struct sc_server *srv);
+
+/* 1 when the node serves normally (Redis connected and answering). */
+int sc_server_healthy(const struct sc_server *srv);
+
+void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g);
+
+/* The lws protocols: HTTP (health, metrics, upgrade checks) and the
+ * WebSocket protocol; defined in sc_http.c and sc_conn.c. */
+int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                     void *user, void *in, size_t len);
+int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                     void *user, void *in, size_t len);
+size_t sc_http_session_size(void);
+size_t sc_conn_session_size(void);
+
+#endif

@@ -1,0 +1,79 @@
+/* sc_sweep: keep-alive for every connection in O(1) per connection.
+ *
+ * lws's own validity timers sit in one sorted list (an insert walks it), so
+ * at 100k connections re-arming them on every pong costs more than the
+ * traffic. Instead each connection sits on one of two FIFO lists ordered by
+ * time: "active" by its last traffic, "pinged" by when we pinged it. Both
+ * lists have one threshold each, so a sweep only looks at the heads that
+ * are due and stops at the first that is not. */
+#include "sc_conn.h"
+
+static void list_remove(struct sc_conn *c)
+{
+    struct sc_conn_list *l = c->list;
+
+    if (!l)
+        return;
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else
+        l->head = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    else
+        l->tail = c->lprev;
+    l->count--;
+    c->list = NULL;
+    c->lprev = c->lnext = NULL;
+}
+
+static void list_append(struct sc_conn_list *l, struct sc_conn *c)
+{
+    c->list = l;
+    c->lnext = NULL;
+    c->lprev = l->tail;
+    if (l->tail)
+        l->tail->lnext = c;
+    else
+        l->head = c;
+    l->tail = c;
+    l->count++;
+}
+
+void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms)
+{
+    /* Traffic within the same millisecond changes nothing: skip the list
+     * surgery on busy connections. */
+    if (c->list == &c->srv->active && c->stamp_ms == now_ms)
+        return;
+    list_remove(c);
+    c->stamp_ms = now_ms;
+    list_append(&c->srv->active, c);
+}
+
+void sc_sweep_remove(struct sc_conn *c)
+{
+    list_remove(c);
+}
+
+void sc_sweep_run(struct sc_server *srv, uint64_t now_ms)
+{
+    uint64_t ping_ms = (uint64_t)srv->cfg->ping_interval * 1000;
+    uint64_t pong_ms = (uint64_t)srv->cfg->pong_timeout * 1000;
+    struct sc_conn *c;
+
+    while ((c = srv->pinged.head) && now_ms - c->stamp_ms >= pong_ms) {
+        list_remove(c);
+        srv->metrics.errors[SC_ERR_PING_TIMEOUT]++;
+        sc_conn_close(c, 4101);
+    }
+    while ((c = srv->active.head) && now_ms - c->stamp_ms >= ping_ms) {
+        list_remove(c);
+        c->stamp_ms = now_ms;
+        list_append(&srv->pinged, c);
+        if (!c->close_code) {
+            c->want_ping = 1;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
+}
