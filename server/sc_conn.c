@@ -11,6 +11,10 @@
 
 /* A channel name as (pointer, length): requests and URLs both feed the same
  * subscribe path through this. */
+/* Seconds a closing connection may take to flush our close frame and
+ * answer it before lws drops the socket. */
+#define CLOSE_GRACE_S 5
+
 struct name_ref {
     const char *p;
     size_t len;
@@ -54,7 +58,7 @@ void sc_conn_close(struct sc_conn *c, uint16_t code)
     lws_callback_on_writable(c->wsi);
     /* A peer that reads nothing never lets us write the close frame; do not
      * keep its socket for longer than this. */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
 }
 
 int sc_conn_send(struct sc_conn *c, struct sc_msg *m)
@@ -109,15 +113,39 @@ static int conn_flush(struct sc_conn *c)
     return 0;
 }
 
+/* Send our close frame, then wait for the client's. Returning -1 from
+ * WRITEABLE instead would make lws drop the socket without a close frame,
+ * and the client would only ever see 1006. */
+static int conn_send_close(struct sc_conn *c)
+{
+    unsigned char buf[LWS_PRE + 127], *f = buf + LWS_PRE;
+    const char *t = close_text(c->close_code);
+    size_t tl = strlen(t); /* < 124: fits a control frame */
+
+    /* Built whole and sent raw, like every frame of ours: this lws has no
+     * public way to send a close frame from WRITEABLE. */
+    f[0] = 0x88;
+    f[1] = (unsigned char)(2 + tl);
+    f[2] = (unsigned char)(c->close_code >> 8);
+    f[3] = (unsigned char)c->close_code;
+    memcpy(f + 4, t, tl);
+    if (lws_write(c->wsi, f, 4 + tl, LWS_WRITE_RAW) < 0)
+        return -1;
+    c->close_sent = 1;
+    return 0;
+}
+
 static int conn_writeable(struct sc_conn *c)
 {
-    unsigned char ping[LWS_PRE + 1];
+    /* A ping with a payload: this lws drops the pong to an empty ping
+     * before LWS_CALLBACK_RECEIVE_PONG, so the node would never see it. */
+    unsigned char ping[LWS_PRE + 2] = {[LWS_PRE] = 's', [LWS_PRE + 1] = 'c'};
 
     if (c->close_code)
-        return close_now(c->wsi, c->close_code);
+        return c->close_sent ? 0 : conn_send_close(c);
     if (c->want_ping) {
         c->want_ping = 0;
-        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(c->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
             return -1;
         if (c->q.count)
             lws_callback_on_writable(c->wsi);
@@ -402,6 +430,9 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
         return conn_established(c, wsi);
     case LWS_CALLBACK_RECEIVE:
         return conn_receive(c, in, len);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* After our own close frame this is the answer: just hang up. */
+        return c->close_sent;
     case LWS_CALLBACK_RECEIVE_PONG:
         sc_sweep_touch(c, uv_now(c->srv->loop));
         return 0;
@@ -410,6 +441,9 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLOSED:
         conn_closed(c);
         return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* The upgrade is offered to the protocol it would bind to. */
+        return sc_http_confirm_upgrade(wsi, in);
     default:
         return 0;
     }

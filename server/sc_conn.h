@@ -28,7 +28,7 @@ struct sc_conn {
     uint16_t close_code;           /* nonzero: close at next writeable */
     unsigned established : 1;
     unsigned want_ping : 1;
-    unsigned rx_discard : 1;       /* rest of an oversized message */
+    unsigned close_sent : 1;       /* our close frame is out */
 };
 
 /* Queue a frame to the client (a reference is taken). A full queue closes

@@ -140,7 +140,7 @@ static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
     return 0;
 }
 
-static int http_confirm_upgrade(struct lws *wsi, const char *proto)
+int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
 {
     struct sc_server *srv = server_of(wsi);
     char uri[64], msg[300];
@@ -212,7 +212,7 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     (void)len;
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return http_confirm_upgrade(wsi, in);
+        return sc_http_confirm_upgrade(wsi, in);
     case LWS_CALLBACK_HTTP:
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
             return http_text(wsi, 405, "GET only\n");

@@ -248,10 +248,21 @@ static int server_lws_create(struct sc_server *srv)
     info.max_http_header_pool = 256;
     info.max_http_header_data = 8192;
     info.vhost_name = "shardcast";
+    /* The vhost is created apart: when its listener cannot bind, lws
+     * 4.1 still returns a context from lws_create_context() and aborts
+     * later; lws_create_vhost() fails cleanly instead. */
+    info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     srv->lws = lws_create_context(&info);
     if (!srv->lws) {
-        SC_LOG(SC_LOG_ERROR, "cannot listen on port %ld (in use, or libwebsockets-evlib-uv "
-               "missing)", srv->cfg->port);
+        SC_LOG(SC_LOG_ERROR, "cannot create the lws context (is libwebsockets-evlib-uv "
+               "installed?)");
+        return -EINVAL;
+    }
+    if (!lws_create_vhost(srv->lws, &info)) {
+        SC_LOG(SC_LOG_ERROR, "cannot listen on %s:%ld (address in use?)",
+               srv->cfg->host ? srv->cfg->host : "*", srv->cfg->port);
+        lws_context_destroy(srv->lws);
+        srv->lws = NULL;
         return -EADDRINUSE;
     }
     return 0;

@@ -1,0 +1,95 @@
+// Redis is a live dependency: the node keeps its clients through a Redis
+// crash or freeze, reports the truth in /healthz and /metrics meanwhile,
+// comes back by itself, resubscribes, and tells subscribers what they may
+// have missed.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, startNode, client, waitFor } from './harness.mjs';
+
+const FAST = ['--redis-ping-interval', '200', '--redis-timeout', '1000',
+  '--redis-backoff-min', '50', '--redis-backoff-max', '500'];
+
+const health = async (node) => {
+  const r = await node.http('/healthz');
+  return { ...JSON.parse(r.body), code: r.status };
+};
+const numsub = async (redis, ch) => Number((await redis.cli('PUBSUB', 'NUMSUB', ch)).split('\n')[1]);
+
+test('Redis killed and restarted: 503 then 200, missed event, delivery resumes', async () => {
+  const redis = await startRedis();
+  const node = await startNode(redis, FAST);
+  after(async () => { await node.stop(); await redis.stop(); });
+  const c = client(`${node.url}?channels=news,alerts.*`);
+  const other = client(`${node.url}?channels=quiet`);
+  await Promise.all([c.opened, other.opened]);
+  await waitFor(async () => (await numsub(redis, 'news')) === 1);
+
+  await redis.kill('SIGKILL');
+  const down = await waitFor(async () => { const h = await health(node); return h.code === 503 && h; },
+    { what: 'health 503' });
+  assert.equal(down.code, 503);
+  assert.equal(down.status, 'degraded');
+  assert.notEqual(down.redis, 'up');
+  assert.equal(down.connections, 2, 'clients are kept while Redis is away');
+  assert.equal((await node.metrics()).shardcast_redis_up, 0);
+
+  await redis.start();
+  await waitFor(async () => (await health(node)).code === 200, { what: 'health 200 again' });
+  const missed = await c.next((m) => m.op === 'missed', 5000);
+  assert.deepEqual(missed.channels.sort(), ['alerts.*', 'news']);
+  assert.equal(missed.reason, 'redis_reconnect');
+  const missedOther = await other.next((m) => m.op === 'missed', 5000);
+  assert.deepEqual(missedOther.channels, ['quiet']);
+
+  // Every channel is back in Redis and delivery works again.
+  assert.equal(await numsub(redis, 'news'), 1);
+  await redis.cli('PUBLISH', 'news', 'after');
+  await redis.cli('PUBLISH', 'alerts.fire', 'pattern-after');
+  assert.equal((await c.next((m) => m.op === 'message' && m.channel === 'news')).data, 'after');
+  assert.equal((await c.next((m) => m.op === 'message' && m.channel === 'alerts.fire')).data, 'pattern-after');
+  const m = await node.metrics();
+  assert.ok(m.shardcast_redis_reconnects_total >= 1);
+  c.terminate(); other.terminate();
+});
+
+test('Redis frozen (SIGSTOP): detected by the liveness check, recovered after SIGCONT', async () => {
+  const redis = await startRedis();
+  const node = await startNode(redis, FAST);
+  after(async () => { await node.stop(); await redis.stop(); });
+  const c = client(`${node.url}?channels=frozen`);
+  await c.opened;
+  await waitFor(async () => (await numsub(redis, 'frozen')) === 1);
+
+  redis.proc.kill('SIGSTOP');
+  const t0 = Date.now();
+  await waitFor(async () => (await health(node)).code === 503, { what: 'freeze detected' });
+  const detectMs = Date.now() - t0;
+  assert.ok(detectMs < 3000, `detected after ${detectMs} ms`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await health(node)).code, 503, 'stays degraded while frozen');
+
+  redis.proc.kill('SIGCONT');
+  await waitFor(async () => (await health(node)).code === 200, { timeout: 15000, what: 'recovered' });
+  await c.next((m) => m.op === 'missed', 5000);
+  await waitFor(async () => (await numsub(redis, 'frozen')) >= 1);
+  await redis.cli('PUBLISH', 'frozen', 'thawed');
+  assert.equal((await c.next((m) => m.op === 'message')).data, 'thawed');
+  console.log(`freeze detected in ${detectMs} ms`);
+  c.terminate();
+});
+
+test('a node started before Redis serves clients and subscribes once Redis appears', async () => {
+  const redis = await startRedis();
+  await redis.kill('SIGKILL');
+  const node = await startNode(redis, FAST, { waitHealthy: false });
+  after(async () => { await node.stop(); await redis.stop(); });
+  assert.equal((await health(node)).code, 503);
+  const c = client(`${node.url}?channels=early`);
+  await c.opened;
+  await redis.start();
+  await waitFor(async () => (await health(node)).code === 200, { what: 'up' });
+  await waitFor(async () => (await numsub(redis, 'early')) === 1, { what: 'subscribed' });
+  await redis.cli('PUBLISH', 'early', 'hello');
+  assert.equal((await c.next((m) => m.op === 'message')).data, 'hello');
+  c.terminate();
+});
