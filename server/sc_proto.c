@@ -46,6 +46,9 @@ enum sc_perr sc_channel_check(const char *name, size_t len,
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         int ok = lim->utf8 ? (c >= 0x20 && c != 0x7F) : (c > 0x20 && c < 0x7F);
+        /* C1 controls (U+0080-U+009F) are encoded C2 80..C2 9F. */
+        if (lim->utf8 && c == 0xC2 && i + 1 < len && (unsigned char)name[i + 1] < 0xA0)
+            ok = 0;
         if (!ok || c == ',') {
             snprintf(msg, msglen, "channel name has a byte that is not allowed (0x%02x at %zu)",
                      c, i);
@@ -114,6 +117,8 @@ enum sc_perr sc_request_parse(const char *text, size_t len,
 {
     json_error_t jerr;
     const char *op;
+    size_t oplen;
+    json_t *jop;
     enum sc_perr e;
 
     memset(req, 0, sizeof(*req));
@@ -124,16 +129,19 @@ enum sc_perr sc_request_parse(const char *text, size_t len,
         return fail(msg, msglen, SC_PERR_BAD_JSON, "message is not a JSON object");
     if ((e = parse_id(req, msg, msglen)) != SC_PERR_NONE)
         return e;
-    op = json_string_value(json_object_get(req->root, "op"));
-    if (!op)
+    jop = json_object_get(req->root, "op");
+    if (!json_is_string(jop))
         return fail(msg, msglen, SC_PERR_BAD_REQUEST, "op must be a string");
-    if (!strcmp(op, "ping")) {
+    /* Compare with the length: "ping\u0000x" is not "ping". */
+    op = json_string_value(jop);
+    oplen = json_string_length(jop);
+    if (oplen == 4 && !memcmp(op, "ping", 4)) {
         req->op = SC_OP_PING;
         return SC_PERR_NONE;
     }
-    if (!strcmp(op, "subscribe"))
+    if (oplen == 9 && !memcmp(op, "subscribe", 9))
         req->op = SC_OP_SUBSCRIBE;
-    else if (!strcmp(op, "unsubscribe"))
+    else if (oplen == 11 && !memcmp(op, "unsubscribe", 11))
         req->op = SC_OP_UNSUBSCRIBE;
     else
         return fail(msg, msglen, SC_PERR_UNKNOWN_OP,

@@ -2,7 +2,6 @@
 #include "sc_redis.h"
 
 #include <errno.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "sc_log.h"
+#include "sc_rconn.h"
 #include "sc_server.h"
 
 /* The four commands the registry can need, one batch each per flush. */
@@ -26,178 +26,54 @@ struct batch {
 };
 
 struct sc_redis {
+    struct sc_rconn conn;    /* first: sc_rconn callbacks cast back */
     struct sc_server *srv;
-    const struct sc_config *cfg;
-    redisAsyncContext *ac;
-    enum sc_redis_state state;
-    uv_timer_t retry_timer;
-    uv_timer_t live_timer;
     uv_prepare_t flush;
     int open_handles;
-    unsigned attempt;        /* failed tries since last up */
-    uint64_t since_ms;       /* connect started, or liveness probe sent */
-    int probe_out;           /* a liveness SUBSCRIBE awaits its answer */
-    int ever_up;
     int resync_pending;      /* lost Redis; tell subscribers once resynced */
-    uint64_t rng;
     struct batch batch[B_KINDS];
     char live[64];           /* private channel used as the liveness probe */
     void (*done)(struct sc_server *);
 };
 
-static void redis_connect(struct sc_redis *r);
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 
-static uint64_t rng_next(struct sc_redis *r)
+/* Redis answers every SUBSCRIBE, even a repeated one, while hiredis drops
+ * the reply to a PING on a subscribed connection: so the probe is a
+ * SUBSCRIBE of a channel nobody else uses. */
+static int redis_probe(struct sc_rconn *c, redisAsyncContext *ac)
 {
-    r->rng ^= r->rng << 13;
-    r->rng ^= r->rng >> 7;
-    r->rng ^= r->rng << 17;
-    return r->rng;
+    struct sc_redis *r = (struct sc_redis *)c;
+
+    return redisAsyncCommand(ac, on_reply, r, "SUBSCRIBE %s", r->live) == REDIS_OK ? 0 : -1;
 }
 
-static void on_retry(uv_timer_t *t)
+static void redis_up(struct sc_rconn *c)
 {
-    redis_connect(t->data);
+    struct sc_redis *r = (struct sc_redis *)c;
+
+    r->srv->metrics.redis_reconnects = c->reconnects;
+    SC_LOG(SC_LOG_INFO, "redis: %zu channels to subscribe", r->srv->reg.nchannels);
+    sc_redis_kick(r);
 }
 
-/* Capped exponential backoff with full jitter: a fleet of nodes that lost
- * the same Redis does not come back in lockstep. */
-static void schedule_retry(struct sc_redis *r)
+/* The connection is gone, and with it every subscription. */
+static void redis_lost(struct sc_rconn *c)
 {
-    uint64_t cap = (uint64_t)r->cfg->redis_backoff_min;
-    uint64_t delay;
+    struct sc_redis *r = (struct sc_redis *)c;
 
-    for (unsigned i = 0; i < r->attempt && cap < (uint64_t)r->cfg->redis_backoff_max; i++)
-        cap *= 2;
-    if (cap > (uint64_t)r->cfg->redis_backoff_max)
-        cap = (uint64_t)r->cfg->redis_backoff_max;
-    delay = rng_next(r) % (cap + 1);
-    r->attempt++;
-    r->state = SC_REDIS_DOWN;
-    SC_LOG(SC_LOG_INFO, "redis: retry %u in %llu ms", r->attempt,
-           (unsigned long long)delay);
-    uv_timer_start(&r->retry_timer, on_retry, delay, 0);
-}
-
-/* The connection is gone, whoever noticed. Subscriptions went with it. */
-static void redis_lost(struct sc_redis *r, const char *why)
-{
-    if (r->state == SC_REDIS_CLOSED || r->state == SC_REDIS_DOWN)
-        return;
-    SC_LOG(SC_LOG_WARN, "redis: connection lost (%s); delivery paused", why);
-    if (r->ever_up)
+    if (c->ever_up)
         r->resync_pending = 1;
-    r->probe_out = 0;
+    SC_LOG(SC_LOG_WARN, "redis: delivery paused until Redis is back");
     sc_registry_upstream_lost(&r->srv->reg);
-    schedule_retry(r);
 }
 
-/* Drop the connection from outside any hiredis callback. */
-static void redis_drop(struct sc_redis *r, const char *why)
-{
-    redisAsyncContext *ac = r->ac;
-
-    r->ac = NULL;
-    if (ac)
-        redisAsyncFree(ac);
-    redis_lost(r, why);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct sc_redis *r = ac->data;
-
-    (void)status;
-    if (r->ac != ac)
-        return; /* we dropped it ourselves */
-    r->ac = NULL;
-    redis_lost(r, ac->errstr[0] ? ac->errstr : "closed by peer");
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    struct sc_redis *r = ac->data;
-
-    if (status == REDIS_OK || r->ac != ac)
-        return;
-    /* hiredis frees a context whose connect failed, without a disconnect
-     * callback. */
-    r->ac = NULL;
-    redis_lost(r, ac->errstr);
-}
-
-static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    redisReply *rep = reply;
-
-    (void)privdata;
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        SC_LOG(SC_LOG_ERROR, "redis: AUTH refused: %.*s", (int)rep->len, rep->str);
-        redisAsyncDisconnect(ac);
-    }
-}
-
-static void send_probe(struct sc_redis *r)
-{
-    if (redisAsyncCommand(r->ac, on_reply, r, "SUBSCRIBE %s", r->live) != REDIS_OK)
-        return;
-    r->probe_out = 1;
-    r->since_ms = uv_now(r->srv->loop);
-}
-
-static void redis_connect(struct sc_redis *r)
-{
-    const struct sc_config *cfg = r->cfg;
-    redisAsyncContext *ac = redisAsyncConnect(cfg->redis_host, (int)cfg->redis_port);
-
-    r->state = SC_REDIS_CONNECTING;
-    r->since_ms = uv_now(r->srv->loop);
-    if (!ac || ac->err) {
-        const char *why = ac ? ac->errstr : "out of memory";
-        SC_LOG(SC_LOG_WARN, "redis: cannot connect to %s:%ld: %s", cfg->redis_host,
-               cfg->redis_port, why);
-        if (ac)
-            redisAsyncFree(ac);
-        schedule_retry(r);
-        return;
-    }
-    ac->data = r;
-    r->ac = ac;
-    if (redisLibuvAttach(ac, r->srv->loop) != REDIS_OK) {
-        redis_drop(r, "cannot attach to the event loop");
-        return;
-    }
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (cfg->redis_password && cfg->redis_user)
-        redisAsyncCommand(ac, on_auth, r, "AUTH %s %s", cfg->redis_user,
-                          cfg->redis_password);
-    else if (cfg->redis_password)
-        redisAsyncCommand(ac, on_auth, r, "AUTH %s", cfg->redis_password);
-    send_probe(r);
-}
+static const struct sc_rconn_ops redis_ops = {redis_probe, redis_up, redis_lost};
 
 static int str_is(const redisReply *e, const char *s)
 {
     size_t n = strlen(s);
     return e->type == REDIS_REPLY_STRING && e->len == n && memcmp(e->str, s, n) == 0;
-}
-
-/* The liveness probe was answered: the connection is up (again). */
-static void probe_answered(struct sc_redis *r)
-{
-    r->probe_out = 0;
-    if (r->state != SC_REDIS_CONNECTING)
-        return;
-    r->state = SC_REDIS_UP;
-    r->attempt = 0;
-    if (r->ever_up)
-        r->srv->metrics.redis_reconnects++;
-    r->ever_up = 1;
-    SC_LOG(SC_LOG_INFO, "redis: connected to %s:%ld, %zu channels to subscribe",
-           r->cfg->redis_host, r->cfg->redis_port, r->srv->reg.nchannels);
-    sc_redis_kick(r);
 }
 
 static void confirmed(struct sc_redis *r, const redisReply *name, int subscribed)
@@ -214,7 +90,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     struct sc_redis *r = privdata;
     redisReply *rep = reply, **e;
 
-    if (!rep || r->ac != ac || r->state == SC_REDIS_CLOSED)
+    if (!rep || r->conn.ac != ac || r->conn.state == SC_RCONN_CLOSED)
         return;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
         rep->element[0]->type != REDIS_REPLY_STRING ||
@@ -231,7 +107,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
                           e[3]->str, e[3]->len);
     } else if (str_is(e[0], "subscribe") || str_is(e[0], "psubscribe")) {
         if (str_is(e[1], r->live))
-            probe_answered(r);
+            sc_rconn_answered(&r->conn);
         else
             confirmed(r, e[1], 1);
     } else if (str_is(e[0], "unsubscribe") || str_is(e[0], "punsubscribe")) {
@@ -239,7 +115,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     } else {
         goto bad;
     }
-    if (r->resync_pending && r->state == SC_REDIS_UP && sc_registry_synced(&r->srv->reg)) {
+    if (r->resync_pending && r->conn.state == SC_RCONN_UP &&
+        sc_registry_synced(&r->srv->reg)) {
         r->resync_pending = 0;
         sc_server_resynced(r->srv);
     }
@@ -247,25 +124,6 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 bad:
     r->srv->metrics.errors[SC_ERR_REDIS_PROTOCOL]++;
     SC_LOG(SC_LOG_WARN, "redis: unexpected reply of type %d ignored", rep->type);
-}
-
-/* Runs every redis-ping-interval: bounds the connect time, and probes a
- * connection that is up. A probe unanswered for redis-timeout means Redis
- * is stuck (stopped, swapping, or a dead path that TCP has not noticed). */
-static void on_live_timer(uv_timer_t *t)
-{
-    struct sc_redis *r = t->data;
-    uint64_t now = uv_now(r->srv->loop);
-    uint64_t timeout = (uint64_t)r->cfg->redis_timeout;
-
-    if (r->state == SC_REDIS_CONNECTING && now - r->since_ms >= timeout) {
-        redis_drop(r, "connect timed out");
-    } else if (r->state == SC_REDIS_UP) {
-        if (r->probe_out && now - r->since_ms >= timeout)
-            redis_drop(r, "no answer within redis-timeout");
-        else if (!r->probe_out)
-            send_probe(r);
-    }
 }
 
 /* Returns 0, or -EIO when hiredis refused the command: the connection is
@@ -278,7 +136,7 @@ static int batch_send(struct sc_redis *r, int kind)
     if (argc <= 1)
         return 0;
     b->argc = 1;
-    if (redisAsyncCommandArgv(r->ac, on_reply, r, argc, b->argv, b->lens) != REDIS_OK)
+    if (redisAsyncCommandArgv(r->conn.ac, on_reply, r, argc, b->argv, b->lens) != REDIS_OK)
         return -EIO;
     return 0;
 }
@@ -294,14 +152,14 @@ static void on_flush(uv_prepare_t *h)
     int kind;
 
     uv_prepare_stop(h);
-    if (r->state != SC_REDIS_UP || !r->ac)
+    if (r->conn.state != SC_RCONN_UP || !r->conn.ac)
         return;
     while ((ch = sc_registry_take_dirty(&r->srv->reg, &op))) {
         kind = (ch->pattern ? B_PSUB : B_SUB) + (op == SC_UP_UNSUBSCRIBE);
         struct batch *b = &r->batch[kind];
         b->argv[b->argc] = ch->name;
         b->lens[b->argc++] = ch->len;
-        if (b->argc > r->cfg->redis_batch && batch_send(r, kind) < 0)
+        if (b->argc > r->srv->cfg->redis_batch && batch_send(r, kind) < 0)
             goto fail;
     }
     for (kind = 0; kind < B_KINDS; kind++)
@@ -311,23 +169,28 @@ static void on_flush(uv_prepare_t *h)
 fail:
     for (kind = 0; kind < B_KINDS; kind++)
         r->batch[kind].argc = 1;
-    redis_drop(r, "command refused by hiredis");
+    sc_rconn_drop(&r->conn, "command refused by hiredis");
 }
 
 void sc_redis_kick(struct sc_redis *r)
 {
-    if (r && r->state == SC_REDIS_UP && r->srv->reg.dirty_head)
+    if (r && r->conn.state == SC_RCONN_UP && r->srv->reg.dirty_head)
         uv_prepare_start(&r->flush, on_flush);
 }
 
 enum sc_redis_state sc_redis_state(const struct sc_redis *r)
 {
-    return r->state;
+    return (enum sc_redis_state)r->conn.state;
 }
 
-static int batches_init(struct sc_redis *r)
+uint64_t sc_redis_reconnects(const struct sc_redis *r)
 {
-    size_t n = (size_t)r->cfg->redis_batch + 1;
+    return r->conn.reconnects;
+}
+
+static int batches_init(struct sc_redis *r, const struct sc_config *cfg)
+{
+    size_t n = (size_t)cfg->redis_batch + 1;
 
     for (int k = 0; k < B_KINDS; k++) {
         struct batch *b = &r->batch[k];
@@ -352,59 +215,55 @@ static void batches_free(struct sc_redis *r)
 int sc_redis_start(struct sc_server *srv, struct sc_redis **out)
 {
     struct sc_redis *r = calloc(1, sizeof(*r));
+    uint64_t tag;
 
     if (!r)
         return -ENOMEM;
     r->srv = srv;
-    r->cfg = srv->cfg;
-    if (batches_init(r) < 0) {
+    if (batches_init(r, srv->cfg) < 0) {
         batches_free(r);
         free(r);
         return -ENOMEM;
     }
-    if (getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) != sizeof(r->rng) || !r->rng)
-        r->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+    if (getrandom(&tag, sizeof(tag), GRND_NONBLOCK) != sizeof(tag))
+        tag = (uint64_t)uv_hrtime();
     snprintf(r->live, sizeof(r->live), "__shardcast.live.%d.%016llx", (int)getpid(),
-             (unsigned long long)rng_next(r));
-    uv_timer_init(srv->loop, &r->retry_timer);
-    uv_timer_init(srv->loop, &r->live_timer);
+             (unsigned long long)tag);
     uv_prepare_init(srv->loop, &r->flush);
-    r->retry_timer.data = r->live_timer.data = r->flush.data = r;
-    r->open_handles = 3;
-    uv_timer_start(&r->live_timer, on_live_timer, (uint64_t)r->cfg->redis_ping_interval,
-                   (uint64_t)r->cfg->redis_ping_interval);
+    r->flush.data = r;
+    r->open_handles = 2; /* the flush handle and the connection */
     *out = r;
-    redis_connect(r);
-    return 0;
+    return sc_rconn_start(&r->conn, srv->loop, srv->cfg, &redis_ops, "pubsub", r);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void redis_release(struct sc_redis *r)
 {
-    struct sc_redis *r = h->data;
+    struct sc_server *srv = r->srv;
+    void (*done)(struct sc_server *) = r->done;
 
     if (--r->open_handles > 0)
         return;
-    struct sc_server *srv = r->srv;
-    void (*done)(struct sc_server *) = r->done;
     batches_free(r);
     free(r);
     if (done)
         done(srv);
 }
 
+static void on_flush_closed(uv_handle_t *h)
+{
+    redis_release(h->data);
+}
+
+static void on_conn_closed(struct sc_rconn *c)
+{
+    redis_release((struct sc_redis *)c);
+}
+
 void sc_redis_close(struct sc_redis *r, void (*done)(struct sc_server *))
 {
-    redisAsyncContext *ac = r->ac;
-
-    if (r->state == SC_REDIS_CLOSED)
+    if (r->conn.state == SC_RCONN_CLOSED)
         return;
-    r->state = SC_REDIS_CLOSED;
     r->done = done;
-    r->ac = NULL;
-    /* Closing the socket ends every subscription in Redis at once. */
-    if (ac)
-        redisAsyncFree(ac);
-    uv_close((uv_handle_t *)&r->retry_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&r->live_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&r->flush, on_handle_closed);
+    sc_rconn_close(&r->conn, on_conn_closed);
+    uv_close((uv_handle_t *)&r->flush, on_flush_closed);
 }

@@ -19,6 +19,7 @@
 struct sc_server;
 struct sc_redis;
 
+/* Same values as enum sc_rconn_state. */
 enum sc_redis_state {
     SC_REDIS_DOWN,       /* waiting to retry */
     SC_REDIS_CONNECTING, /* TCP, AUTH and first SUBSCRIBE under way */
@@ -34,6 +35,9 @@ int sc_redis_start(struct sc_server *srv, struct sc_redis **out);
 void sc_redis_kick(struct sc_redis *r);
 
 enum sc_redis_state sc_redis_state(const struct sc_redis *r);
+
+/* Times the connection came back after a loss. */
+uint64_t sc_redis_reconnects(const struct sc_redis *r);
 
 /* Leave Redis (unsubscribe everything, disconnect) and close every handle.
  * done(srv) runs once nothing of this module is left on the loop; the

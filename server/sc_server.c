@@ -19,9 +19,9 @@
 
 static const struct lws_protocols protocols[] = {
     {"http", sc_http_callback, 0, 0, 0, NULL, 0},
-    /* rx 512: the receive buffer is per connection and idle subscribers
+    /* rx 256: the receive buffer is per connection and idle subscribers
      * dominate; tx is unbounded so gathered sends are never split. */
-    {"shardcast", sc_conn_callback, sizeof(struct sc_conn), 512, 0, NULL, 1 << 28},
+    {"shardcast", sc_conn_callback, sizeof(struct sc_conn), 256, 0, NULL, 1 << 28},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -137,10 +137,10 @@ static void server_finish(struct sc_server *srv)
         sc_redis_close(srv->redis, NULL);
         srv->redis = NULL;
     }
-    if (srv->lws) {
+    /* First half of lws's teardown on a foreign loop: it closes its
+     * handles as the loop runs on; sc_server_cleanup() finishes it. */
+    if (srv->lws)
         lws_context_destroy(srv->lws);
-        srv->lws = NULL;
-    }
     uv_close((uv_handle_t *)&srv->sweep_timer, handle_closed);
     uv_close((uv_handle_t *)&srv->stop_timer, handle_closed);
     uv_close((uv_handle_t *)&srv->sigterm, handle_closed);
@@ -248,6 +248,7 @@ static int server_lws_create(struct sc_server *srv)
     info.max_http_header_pool = 256;
     info.max_http_header_data = 8192;
     info.vhost_name = "shardcast";
+    info.pcontext = &srv->lws; /* lws clears it once fully destroyed */
     /* The vhost is created apart: when its listener cannot bind, lws
      * 4.1 still returns a context from lws_create_context() and aborts
      * later; lws_create_vhost() fails cleanly instead. */
@@ -319,6 +320,10 @@ fail_scratch:
 
 void sc_server_cleanup(struct sc_server *srv)
 {
+    if (srv->lws) {
+        lws_context_destroy(srv->lws);
+        uv_run(srv->loop, UV_RUN_DEFAULT);
+    }
     sc_registry_destroy(&srv->reg);
     free(srv->scratch);
     srv->scratch = NULL;

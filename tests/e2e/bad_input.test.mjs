@@ -13,7 +13,7 @@ before(async () => {
   await bystander.opened;
   await waitFor(async () => (await redis.cli('PUBSUB', 'NUMSUB', 'calm')).split('\n')[1] === '1');
 });
-after(async () => { bystander.terminate(); await node.stop(); await redis.stop(); });
+after(async () => { bystander.terminate(); try { await node.stop(); } finally { await redis.stop(); } });
 
 async function bystanderStillServed() {
   const data = `still-${++seq}`;

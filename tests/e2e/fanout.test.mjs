@@ -11,7 +11,7 @@ const MESSAGES = 100;
 test('1000 clients x 100 messages: exactly once, in order', async () => {
   const redis = await startRedis();
   const node = await startNode(redis);
-  after(async () => { await node.stop(); await redis.stop(); });
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
 
   const t0 = Date.now();
   const clients = [];

@@ -93,9 +93,19 @@ export async function startRedis(port) {
 /** Start a node. Returns {port, url, proc, stderr(), http(path), stop()}. */
 export async function startNode(redis, extraArgs = [], { waitHealthy = true } = {}) {
   const port = await freePort();
-  const proc = track(spawn(BIN, ['--port', String(port), '--host', '127.0.0.1',
-    '--redis', `redis://127.0.0.1:${redis.port}`, ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const args = ['--port', String(port), '--host', '127.0.0.1',
+    '--redis', `redis://127.0.0.1:${redis.port}`, ...extraArgs];
+  // SHARDCAST_VALGRIND=1 runs the node under memcheck; any error or leak
+  // makes it exit 99, which stop() reports as a failure.
+  const cmd = process.env.SHARDCAST_VALGRIND
+    ? ['valgrind', '--quiet', '--leak-check=full', '--show-leak-kinds=all',
+      '--errors-for-leak-kinds=definite,indirect,possible', '--error-exitcode=99', BIN, ...args]
+    : [BIN, ...args];
+  const proc = track(spawn(cmd[0], cmd.slice(1),
+    // Under ASan, a small quarantine keeps RSS about what the node really
+    // holds, so memory-bound assertions mean the same in both builds.
+    { stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ASAN_OPTIONS: `quarantine_size_mb=1:${process.env.ASAN_OPTIONS ?? ''}` } }));
   let err = '';
   proc.stderr.on('data', (d) => { err += d; });
   const n = {
@@ -115,8 +125,17 @@ export async function startNode(redis, extraArgs = [], { waitHealthy = true } = 
       }
       return out;
     },
+    // A graceful stop that must succeed: under ASan this is also the leak
+    // check of every test that started a node.
     stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      const { code, signal } = await proc.exited;
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`node exited with ${code ?? signal}:\n${err.slice(-4000)}`);
+    },
+    kill: async () => {
+      proc.kill('SIGKILL');
       await proc.exited;
     },
   };

@@ -7,7 +7,7 @@ import { startRedis, startNode, client, sleep } from './harness.mjs';
 test('a client that never answers pings is closed with 4101; one that does stays', async () => {
   const redis = await startRedis();
   const node = await startNode(redis, ['--ping-interval', '1', '--pong-timeout', '1']);
-  after(async () => { await node.stop(); await redis.stop(); });
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
   const mute = client(node.url, { autoPong: false });
   const live = client(node.url);
   let pings = 0;

@@ -14,7 +14,7 @@ before(async () => {
   await c.opened;
   await waitFor(async () => (await redis.cli('PUBSUB', 'NUMSUB', 'bin')).split('\n')[1] === '1');
 });
-after(async () => { c.terminate(); await node.stop(); await redis.stop(); });
+after(async () => { c.terminate(); try { await node.stop(); } finally { await redis.stop(); } });
 
 // redis-cli -x takes the last argument from stdin, byte for byte.
 function publishBytes(buf) {

@@ -18,7 +18,7 @@ const numsub = async (redis, ch) => Number((await redis.cli('PUBSUB', 'NUMSUB', 
 test('Redis killed and restarted: 503 then 200, missed event, delivery resumes', async () => {
   const redis = await startRedis();
   const node = await startNode(redis, FAST);
-  after(async () => { await node.stop(); await redis.stop(); });
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
   const c = client(`${node.url}?channels=news,alerts.*`);
   const other = client(`${node.url}?channels=quiet`);
   await Promise.all([c.opened, other.opened]);
@@ -55,7 +55,7 @@ test('Redis killed and restarted: 503 then 200, missed event, delivery resumes',
 test('Redis frozen (SIGSTOP): detected by the liveness check, recovered after SIGCONT', async () => {
   const redis = await startRedis();
   const node = await startNode(redis, FAST);
-  after(async () => { await node.stop(); await redis.stop(); });
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
   const c = client(`${node.url}?channels=frozen`);
   await c.opened;
   await waitFor(async () => (await numsub(redis, 'frozen')) === 1);
@@ -82,7 +82,7 @@ test('a node started before Redis serves clients and subscribes once Redis appea
   const redis = await startRedis();
   await redis.kill('SIGKILL');
   const node = await startNode(redis, FAST, { waitHealthy: false });
-  after(async () => { await node.stop(); await redis.stop(); });
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
   assert.equal((await health(node)).code, 503);
   const c = client(`${node.url}?channels=early`);
   await c.opened;

@@ -11,7 +11,7 @@ const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match
 test('a reader that stalls is closed with 4100; the others get everything', async () => {
   const redis = await startRedis();
   const node = await startNode(redis, ['--max-queue-bytes', '262144']);
-  after(async () => { await node.stop(); await redis.stop(); });
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
 
   const readers = Array.from({ length: 5 }, () => client(`${node.url}?channels=firehose`));
   const slow = client(`${node.url}?channels=firehose`);

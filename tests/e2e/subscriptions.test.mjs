@@ -6,7 +6,7 @@ import { startRedis, startNode, client, waitFor, sleep } from './harness.mjs';
 
 let redis, node;
 before(async () => { redis = await startRedis(); node = await startNode(redis); });
-after(async () => { await node.stop(); await redis.stop(); });
+after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
 
 const numsub = async (ch) => Number((await redis.cli('PUBSUB', 'NUMSUB', ch)).split('\n')[1]);
 const numpat = async () => Number((await redis.cli('PUBSUB', 'NUMPAT')).trim());
