@@ -1,0 +1,190 @@
+/*
+ * pub.c - "shardcast-cli pub": one Redis PUBLISH.
+ *
+ * The node takes its messages from Redis, so publishing needs no node at
+ * all; this subcommand exists so that tests and operators can publish
+ * arbitrary bytes (including from stdin) without redis-cli's argument
+ * quoting getting in the way.  The synchronous hiredis API is enough for
+ * one command.
+ */
+#include "cli.h"
+#include "out.h"
+#include "url.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Redis refuses bulk strings above 512 MiB; fail before sending one. */
+#define SC_PUB_MAX (512u << 20)
+#define SC_PUB_TIMEOUT_S 5
+
+/*
+ * Read all of stdin, byte for byte.  Returns 0 with a malloc'd buffer in
+ * *out and its length in *len, -EFBIG past SC_PUB_MAX, or another -errno.
+ */
+static int sc_read_stdin(char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb = cap >= SC_PUB_MAX ? NULL : realloc(buf, cap * 2);
+
+			if (!nb) {
+				free(buf);
+				return cap >= SC_PUB_MAX ? -EFBIG : -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			free(buf);
+			return -e;
+		}
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/*
+ * Run one command and check its reply is not an error.  Returns the reply
+ * (caller frees) or NULL after reporting what went wrong.
+ */
+static redisReply *sc_redis_call(redisContext *c, const char *what,
+				 int argc, const char **argv,
+				 const size_t *argvlen)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, argvlen);
+
+	if (!r) {
+		sc_err("Redis %s failed: %s", what, c->errstr);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		sc_err("Redis %s failed: %s", what, r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Connect (and AUTH when the URL has a password).  Returns the context or
+ * NULL after reporting the failure.
+ */
+static redisContext *sc_redis_open(const struct sc_redis_url *u)
+{
+	struct timeval tv = { SC_PUB_TIMEOUT_S, 0 };
+	const char *argv[3] = { "AUTH" };
+	size_t argvlen[3] = { 4 };
+	redisContext *c = redisConnectWithTimeout(u->host, u->port, tv);
+	redisReply *r;
+	int argc = 1;
+
+	if (!c || c->err) {
+		sc_err("cannot connect to Redis at %s:%d: %s", u->host, u->port,
+		       c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return NULL;
+	}
+	/* Without a timeout a wedged Redis would hang the caller forever. */
+	redisSetTimeout(c, tv);
+	if (!u->password)
+		return c;
+	if (u->user) {
+		argv[argc] = u->user;
+		argvlen[argc++] = strlen(u->user);
+	}
+	argv[argc] = u->password;
+	argvlen[argc++] = strlen(u->password);
+	r = sc_redis_call(c, "AUTH", argc, argv, argvlen);
+	if (!r) {
+		redisFree(c);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return c;
+}
+
+/*
+ * PUBLISH and print the receiver count.  Returns an enum sc_exit status.
+ */
+static int sc_publish(redisContext *c, const struct sc_pub_opts *o,
+		      const char *msg, size_t len)
+{
+	const char *argv[3] = { "PUBLISH", o->channel, msg };
+	size_t argvlen[3] = { 7, strlen(o->channel), len };
+	redisReply *r = sc_redis_call(c, "PUBLISH", 3, argv, argvlen);
+
+	if (!r)
+		return SC_EXIT_FAILURE;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		sc_err("Redis PUBLISH: unexpected reply type %d", r->type);
+		freeReplyObject(r);
+		return SC_EXIT_FAILURE;
+	}
+	sc_debug("published %zu bytes on '%s'", len, o->channel);
+	printf("%lld\n", r->integer);
+	freeReplyObject(r);
+	if (fflush(stdout) == EOF) {
+		sc_err("cannot write to stdout: %s", strerror(errno));
+		return SC_EXIT_FAILURE;
+	}
+	return SC_EXIT_OK;
+}
+
+int sc_pub_run(const struct sc_pub_opts *o)
+{
+	struct sc_redis_url u;
+	redisContext *c;
+	char *buf = NULL;
+	const char *msg = o->message;
+	size_t len = strlen(msg);
+	int rc;
+
+	sc_log_setup(o->verbose, 0);
+	if (sc_redis_url_parse(o->redis_url, &u)) {
+		fprintf(stderr, SC_CLI_NAME " pub: bad value '%s' for --redis: "
+			"want redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n",
+			o->redis_url);
+		return SC_EXIT_USAGE;
+	}
+	if (!strcmp(msg, "-")) {
+		rc = sc_read_stdin(&buf, &len);
+		if (rc) {
+			sc_err("cannot read the message from stdin: %s",
+			       strerror(-rc));
+			sc_redis_url_free(&u);
+			return SC_EXIT_FAILURE;
+		}
+		msg = buf;
+	}
+	c = sc_redis_open(&u);
+	rc = SC_EXIT_FAILURE;
+	if (c) {
+		rc = sc_publish(c, o, msg, len);
+		redisFree(c);
+	}
+	free(buf);
+	sc_redis_url_free(&u);
+	return rc;
+}
