@@ -14,7 +14,7 @@
 #define SC_VERSION "dev"
 #endif
 
-enum opt_type { OPT_INT, OPT_STR };
+enum opt_type { OPT_INT, OPT_STR, OPT_BOOL };
 
 struct opt {
     const char *name; /* flag without "--"; JSON key has '_' for '-' */
@@ -64,6 +64,19 @@ static const struct opt opts[] = {
      "largest reconnect delay cap, milliseconds"},
     {"redis-batch", OPT_INT, F(redis_batch), 1, 100000, "1000",
      "channels per SUBSCRIBE or UNSUBSCRIBE command"},
+    {"shard-id", OPT_STR, F(shard_id), 0, 0, "none (standalone)",
+     "join the cluster under this id ([A-Za-z0-9._:-], 1-64 bytes)"},
+    {"advertise-url", OPT_STR, F(advertise_url), 0, 0, "ws://HOST:PORT/ws",
+     "WebSocket URL clients are sent to for this shard"},
+    {"weight", OPT_INT, F(weight), 1, 1000000, "1", "share of keys relative to other shards"},
+    {"cluster-prefix", OPT_STR, F(cluster_prefix), 0, 0, "shardcast",
+     "prefix of the cluster's Redis keys and control channel"},
+    {"heartbeat-ttl", OPT_INT, F(heartbeat_ttl), 300, 600000, "5000",
+     "milliseconds after its last heartbeat a silent shard leaves the map"},
+    {"move-rate", OPT_INT, F(move_rate), 0, 1000000, "0",
+     "clients moved per second when the map changes; 0 = spread over 5 s"},
+    {"drain", OPT_BOOL, F(drain), 0, 1, "off",
+     "on SIGTERM, leave the map and move clients away before exiting"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -100,6 +113,17 @@ static int opt_set_text(struct sc_config *cfg, const struct opt *o,
         }
         free(*(char **)p);
         *(char **)p = dup;
+        return 0;
+    }
+    if (o->type == OPT_BOOL) {
+        if (!strcmp(val, "1") || !strcmp(val, "true"))
+            *(long *)p = 1;
+        else if (!strcmp(val, "0") || !strcmp(val, "false"))
+            *(long *)p = 0;
+        else {
+            snprintf(err, errlen, "%s: expected true or false, got '%.64s'", o->name, val);
+            return -EINVAL;
+        }
         return 0;
     }
     char *end;
@@ -142,8 +166,10 @@ static int json_set(struct sc_config *cfg, const char *key, json_t *v,
     }
     if (o->type == OPT_STR && json_is_string(v))
         return opt_set_text(cfg, o, json_string_value(v), err, errlen);
+    if (o->type == OPT_BOOL && json_is_boolean(v))
+        return opt_set_text(cfg, o, json_is_true(v) ? "1" : "0", err, errlen);
     snprintf(err, errlen, "%s: expected %s", key,
-             o->type == OPT_INT ? "an integer" : "a string");
+             o->type == OPT_INT ? "an integer" : o->type == OPT_BOOL ? "true or false" : "a string");
     return -EINVAL;
 }
 
@@ -265,6 +291,35 @@ bad:
     return -EINVAL;
 }
 
+/* Shard ids and prefixes end up in Redis key names and URLs: keep them to
+ * a plain alphabet. The URL must be one a browser can open. */
+static int config_check_cluster(const struct sc_config *cfg, char *err, size_t errlen)
+{
+    const char *allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
+    size_t n;
+
+    if (cfg->shard_id && ((n = strlen(cfg->shard_id)) == 0 || n > 64 ||
+                          strspn(cfg->shard_id, allowed) != n)) {
+        snprintf(err, errlen, "shard-id: 1-64 bytes of [A-Za-z0-9._:-], got '%.80s'",
+                 cfg->shard_id);
+        return -EINVAL;
+    }
+    if ((n = strlen(cfg->cluster_prefix)) == 0 || n > 64 ||
+        strspn(cfg->cluster_prefix, allowed) != n) {
+        snprintf(err, errlen, "cluster-prefix: 1-64 bytes of [A-Za-z0-9._:-], got '%.80s'",
+                 cfg->cluster_prefix);
+        return -EINVAL;
+    }
+    if (cfg->advertise_url &&
+        ((strncmp(cfg->advertise_url, "ws://", 5) && strncmp(cfg->advertise_url, "wss://", 6)) ||
+         strlen(cfg->advertise_url) > 255 || strpbrk(cfg->advertise_url, " \"\\"))) {
+        snprintf(err, errlen, "advertise-url: expected ws://... or wss://..., at most 255 "
+                 "bytes, got '%.80s'", cfg->advertise_url);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->redis_url && !(cfg->redis_url = strdup("redis://127.0.0.1:6379")))
@@ -273,6 +328,10 @@ int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
         goto nomem;
     if (!cfg->channel_bytes && !(cfg->channel_bytes = strdup("ascii")))
         goto nomem;
+    if (!cfg->cluster_prefix && !(cfg->cluster_prefix = strdup("shardcast")))
+        goto nomem;
+    if (config_check_cluster(cfg, err, errlen) < 0)
+        return -EINVAL;
     if (sc_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "log-level: expected error, warn, info or debug, got '%.32s'",
                  cfg->log_level);
@@ -327,8 +386,8 @@ static void print_help(const char *argv0)
            argv0);
     for (size_t i = 0; i < NOPTS; i++) {
         char flag[64];
-        snprintf(flag, sizeof(flag), "--%s %s", opts[i].name,
-                 opts[i].type == OPT_INT ? "N" : "S");
+        snprintf(flag, sizeof(flag), "--%s%s", opts[i].name,
+                 opts[i].type == OPT_INT ? " N" : opts[i].type == OPT_STR ? " S" : "");
         printf("  %-24s %s (default %s)\n", flag, opts[i].help, opts[i].def);
     }
     printf("  --help                   this text\n"
@@ -351,6 +410,8 @@ static const struct opt *flag_lookup(int argc, char **argv, int *i,
     }
     if (eq) {
         *val = eq + 1;
+    } else if (o->type == OPT_BOOL) {
+        *val = "1";
     } else if (*i + 1 < argc) {
         *val = argv[++*i];
     } else {

@@ -33,6 +33,15 @@ struct sc_config {
     long redis_backoff_max;   /* ms */
     long redis_batch;         /* channels per (P)SUBSCRIBE command */
 
+    /* Cluster membership; shard_id NULL means a standalone node. */
+    char *shard_id;
+    char *advertise_url;      /* NULL: ws://HOST:PORT/ws */
+    long weight;
+    char *cluster_prefix;     /* Redis key and channel prefix */
+    long heartbeat_ttl;       /* ms */
+    long move_rate;           /* clients moved per second, 0 = auto */
+    long drain;               /* 1: SIGTERM drains instead of closing */
+
     /* Derived by sc_config_finish(), not set directly. */
     char *redis_host;
     long redis_port;

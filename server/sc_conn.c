@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_cluster.h"
 #include "sc_json.h"
 #include "sc_log.h"
 #include "sc_redis.h"
@@ -33,6 +34,8 @@ static const char *close_text(uint16_t code)
     case 1009: return "message too big";
     case 4100: return "slow consumer";
     case 4101: return "ping timeout";
+    case 4200: return "redirect";
+    case 4201: return "moved";
     default: return "internal error";
     }
 }
@@ -53,12 +56,23 @@ void sc_conn_close(struct sc_conn *c, uint16_t code)
         return;
     c->close_code = code;
     c->want_ping = 0;
-    sc_queue_clear(&c->q);
+    if (!c->close_after_queue)
+        sc_queue_clear(&c->q);
     sc_sweep_remove(c);
+    if (c->srv->cluster)
+        sc_route_forget(c->srv->cluster, c);
     lws_callback_on_writable(c->wsi);
     /* A peer that reads nothing never lets us write the close frame; do not
      * keep its socket for longer than this. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+}
+
+void sc_conn_close_after(struct sc_conn *c, uint16_t code)
+{
+    if (c->close_code)
+        return;
+    c->close_after_queue = 1;
+    sc_conn_close(c, code);
 }
 
 int sc_conn_send(struct sc_conn *c, struct sc_msg *m)
@@ -108,7 +122,7 @@ static int conn_flush(struct sc_conn *c)
     if (n < 0)
         return -1;
     srv->metrics.bytes_out += len;
-    if (c->q.count)
+    if (c->q.count || c->close_code)
         lws_callback_on_writable(c->wsi);
     return 0;
 }
@@ -141,6 +155,8 @@ static int conn_writeable(struct sc_conn *c)
      * before LWS_CALLBACK_RECEIVE_PONG, so the node would never see it. */
     unsigned char ping[LWS_PRE + 2] = {[LWS_PRE] = 's', [LWS_PRE + 1] = 'c'};
 
+    if (c->close_code && c->close_after_queue && c->q.count)
+        return conn_flush(c);
     if (c->close_code)
         return c->close_sent ? 0 : conn_send_close(c);
     if (c->want_ping) {
@@ -356,6 +372,19 @@ static int conn_subscribe_url(struct sc_conn *c)
     return count ? conn_subscribe(c, n, count) : 0;
 }
 
+/* In a cluster, every client has a shard key (?key=, checked at the
+ * upgrade, or one the node picks): greet it, or send it to its owner. */
+static int conn_route(struct sc_conn *c)
+{
+    char buf[256];
+    const char *k;
+
+    if (!c->srv->cluster)
+        return 0;
+    k = lws_get_urlarg_by_name(c->wsi, "key=", buf, sizeof(buf));
+    return sc_route_admit(c->srv->cluster, c, k, k ? strlen(k) : 0);
+}
+
 static int conn_established(struct sc_conn *c, struct lws *wsi)
 {
     struct sc_server *srv = lws_context_user(lws_get_context(wsi));
@@ -371,7 +400,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
         sc_conn_close(c, 1001);
         return 0;
     }
-    if (conn_subscribe_url(c) != 0) {
+    if (conn_subscribe_url(c) != 0 || conn_route(c) != 0) {
         srv->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
     }
@@ -386,6 +415,9 @@ static void conn_closed(struct sc_conn *c)
         return;
     while (c->nsubs)
         sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
+    if (srv->cluster)
+        sc_route_forget(srv->cluster, c);
+    free(c->key);
     free(c->subs);
     free(c->rx);
     sc_queue_clear(&c->q);

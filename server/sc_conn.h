@@ -25,10 +25,13 @@ struct sc_conn {
     uint32_t nsubs, capsubs;
     char *rx;                      /* message being reassembled */
     uint32_t rxlen, rxcap;
+    char *key;                     /* shard key (cluster mode only) */
+    uint32_t move_idx;             /* 1 + index in the move queue, or 0 */
     uint16_t close_code;           /* nonzero: close at next writeable */
     unsigned established : 1;
     unsigned want_ping : 1;
     unsigned close_sent : 1;       /* our close frame is out */
+    unsigned close_after_queue : 1; /* send what is queued, then close */
 };
 
 /* Queue a frame to the client (a reference is taken). A full queue closes
@@ -39,6 +42,10 @@ int sc_conn_send(struct sc_conn *c, struct sc_msg *m);
 /* Close with a WebSocket close code at the next chance to write; drops
  * whatever is still queued. */
 void sc_conn_close(struct sc_conn *c, uint16_t code);
+
+/* Close with code once everything already queued is sent: for a last
+ * event (redirect, move) that must reach the client before the close. */
+void sc_conn_close_after(struct sc_conn *c, uint16_t code);
 
 /* Send the missed-messages event listing c's subscriptions, if any. */
 void sc_conn_send_missed(struct sc_conn *c);

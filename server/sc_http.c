@@ -2,9 +2,11 @@
  * checks that admit or refuse a WebSocket upgrade. Static files (the demo
  * page) are served by an lws file mount set up in sc_server.c. */
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sc_cluster.h"
 #include "sc_conn.h"
 #include "sc_json.h"
 #include "sc_log.h"
@@ -103,6 +105,49 @@ static int http_metrics(struct lws *wsi, struct sc_server *srv)
     return rc;
 }
 
+static int http_json_body(struct lws *wsi, unsigned status, struct sc_buf *b)
+{
+    int rc = sc_buf_failed(b) ? 1 : http_respond(wsi, status, "application/json",
+                                                 b->data, b->len);
+    sc_buf_free(b);
+    return rc;
+}
+
+/* GET /route?key=K: the shard that owns K. 404 on a standalone node or
+ * while no shard is in the map; 400 for a bad key. */
+static int http_route(struct lws *wsi, struct sc_server *srv)
+{
+    char buf[256];
+    const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
+    struct sc_buf b;
+    int rc;
+
+    sc_buf_init(&b);
+    if (!srv->cluster) {
+        sc_buf_append_str(&b, "{\"error\":\"not_clustered\"}\n");
+        return http_json_body(wsi, 404, &b);
+    }
+    rc = k ? sc_route_json(srv->cluster, k, strlen(k), &b) : -EINVAL;
+    if (rc == -EINVAL)
+        sc_buf_append_str(&b, "{\"error\":\"bad_key\"}\n");
+    else if (rc == -ENOENT)
+        sc_buf_append_str(&b, "{\"error\":\"no_shards\"}\n");
+    return http_json_body(wsi, rc == 0 ? 200 : rc == -EINVAL ? 400 : 404, &b);
+}
+
+static int http_shards(struct lws *wsi, struct sc_server *srv)
+{
+    struct sc_buf b;
+
+    sc_buf_init(&b);
+    if (!srv->cluster) {
+        sc_buf_append_str(&b, "{\"error\":\"not_clustered\"}\n");
+        return http_json_body(wsi, 404, &b);
+    }
+    sc_route_shards_json(srv->cluster, &b);
+    return http_json_body(wsi, 200, &b);
+}
+
 /* Refuse an upgrade with a plain-text reason. Returns 1: "responded". */
 static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
                           enum sc_err_kind kind)
@@ -140,6 +185,14 @@ static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
     return 0;
 }
 
+static int upgrade_check_key(struct lws *wsi)
+{
+    char buf[256];
+    const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
+
+    return !k || sc_route_key_valid(k, strlen(k)) ? 0 : -1;
+}
+
 int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
 {
     struct sc_server *srv = server_of(wsi);
@@ -154,6 +207,9 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     if (srv->stopping || srv->nconns >= srv->max_conns)
         return upgrade_refuse(wsi, 503, "node is at its connection limit\n",
                               SC_ERR_REJECTED_FULL);
+    if (upgrade_check_key(wsi) < 0)
+        return upgrade_refuse(wsi, 400, "bad_key: 1-128 printable ASCII bytes\n",
+                              SC_ERR_REJECTED_REQUEST);
     if (upgrade_check_channels(wsi, srv, msg, sizeof(msg)) < 0) {
         strncat(msg, "\n", sizeof(msg) - strlen(msg) - 1);
         return upgrade_refuse(wsi, 400, msg, SC_ERR_REJECTED_REQUEST);
@@ -220,6 +276,10 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
             return http_healthz(wsi, server_of(wsi));
         if (!strcmp(uri, "/metrics"))
             return http_metrics(wsi, server_of(wsi));
+        if (!strcmp(uri, "/route"))
+            return http_route(wsi, server_of(wsi));
+        if (!strcmp(uri, "/shards"))
+            return http_shards(wsi, server_of(wsi));
         if (!strcmp(uri, "/ws"))
             return http_text(wsi, 426, "connect with a WebSocket client\n");
         return http_file(wsi, server_of(wsi), uri);

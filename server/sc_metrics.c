@@ -47,6 +47,14 @@ void sc_metrics_render(const struct sc_metrics *m,
            m->redis_reconnects);
     metric(b, "shardcast_missed_events_total", "counter",
            "missed events sent to clients after Redis came back.", m->missed_events);
+    metric(b, "shardcast_redirects_total", "counter",
+           "Clients sent to the shard that owns their key at connect.", m->redirects);
+    metric(b, "shardcast_moves_total", "counter",
+           "Clients moved to another shard after a map change.", m->moves);
+    if (g->clustered) {
+        metric(b, "shardcast_map_epoch", "gauge", "Epoch of the shard map held.", g->map_epoch);
+        metric(b, "shardcast_map_shards", "gauge", "Shards in the map held.", g->map_shards);
+    }
     sc_buf_printf(b, "# HELP shardcast_errors_total Errors by kind.\n"
                      "# TYPE shardcast_errors_total counter\n");
     for (int i = 0; i < SC_ERR_KINDS; i++)

@@ -35,6 +35,8 @@ struct sc_metrics {
     uint64_t slow_consumer_disconnects;
     uint64_t redis_reconnects;
     uint64_t missed_events;
+    uint64_t redirects;
+    uint64_t moves;
     uint64_t errors[SC_ERR_KINDS];
 };
 
@@ -46,6 +48,9 @@ struct sc_metrics_gauges {
     uint64_t patterns;
     uint64_t queued_bytes;
     int redis_up;
+    int clustered;
+    uint64_t map_epoch;
+    uint64_t map_shards;
     double uptime_s;
 };
 

@@ -32,7 +32,7 @@ struct sc_redis {
     int open_handles;
     int resync_pending;      /* lost Redis; tell subscribers once resynced */
     struct batch batch[B_KINDS];
-    char live[64];           /* private channel used as the liveness probe */
+    char live[128];          /* channel SUBSCRIBEd as the liveness probe */
     void (*done)(struct sc_server *);
 };
 
@@ -98,7 +98,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         goto bad;
     e = rep->element;
     if (str_is(e[0], "message") && e[2]->type == REDIS_REPLY_STRING) {
-        if (!str_is(e[1], r->live))
+        if (str_is(e[1], r->live))
+            sc_server_control(r->srv, e[2]->str, e[2]->len);
+        else
             sc_server_publish(r->srv, e[1]->str, e[1]->len, NULL, 0, e[2]->str,
                               e[2]->len);
     } else if (str_is(e[0], "pmessage") && rep->elements == 4 &&
@@ -212,7 +214,8 @@ static void batches_free(struct sc_redis *r)
     }
 }
 
-int sc_redis_start(struct sc_server *srv, struct sc_redis **out)
+int sc_redis_start(struct sc_server *srv, const char *probe_channel,
+                   struct sc_redis **out)
 {
     struct sc_redis *r = calloc(1, sizeof(*r));
     uint64_t tag;
@@ -227,8 +230,11 @@ int sc_redis_start(struct sc_server *srv, struct sc_redis **out)
     }
     if (getrandom(&tag, sizeof(tag), GRND_NONBLOCK) != sizeof(tag))
         tag = (uint64_t)uv_hrtime();
-    snprintf(r->live, sizeof(r->live), "__shardcast.live.%d.%016llx", (int)getpid(),
-             (unsigned long long)tag);
+    if (probe_channel)
+        snprintf(r->live, sizeof(r->live), "%s", probe_channel);
+    else
+        snprintf(r->live, sizeof(r->live), "__shardcast.live.%d.%016llx", (int)getpid(),
+                 (unsigned long long)tag);
     uv_prepare_init(srv->loop, &r->flush);
     r->flush.data = r;
     r->open_handles = 2; /* the flush handle and the connection */

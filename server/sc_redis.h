@@ -27,8 +27,12 @@ enum sc_redis_state {
     SC_REDIS_CLOSED,     /* shut down for good */
 };
 
-/* Start connecting. Returns 0 or -ENOMEM; later failures are retried. */
-int sc_redis_start(struct sc_server *srv, struct sc_redis **out);
+/* Start connecting. probe_channel, if not NULL, is subscribed for the
+ * liveness probe and its messages go to sc_server_control() (the cluster's
+ * control channel); NULL picks a private channel. Returns 0 or -ENOMEM;
+ * later failures are retried. */
+int sc_redis_start(struct sc_server *srv, const char *probe_channel,
+                   struct sc_redis **out);
 
 /* The registry has commands to send: flush them before the loop next
  * waits, batched. Cheap to call many times per iteration. */

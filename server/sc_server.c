@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "sc_cluster.h"
 #include "sc_conn.h"
 #include "sc_log.h"
 #include "sc_redis.h"
@@ -16,6 +17,9 @@
  * a hundred small messages, small enough that what lws copies when a
  * client's socket is full stays modest. */
 #define SCRATCH_BYTES (16 * 1024)
+
+/* A drain gets this long, on top of shutdown-timeout, to move clients. */
+#define DRAIN_EXTRA_MS 30000
 
 static const struct lws_protocols protocols[] = {
     {"http", sc_http_callback, 0, 0, 0, NULL, 0},
@@ -60,6 +64,11 @@ void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
     gauges_add_list(&srv->active, &g->queued_bytes);
     gauges_add_list(&srv->pinged, &g->queued_bytes);
     g->redis_up = sc_server_healthy(srv);
+    if (srv->cluster) {
+        g->clustered = 1;
+        g->map_epoch = srv->cluster->epoch;
+        g->map_shards = srv->cluster->map ? sc_shardmap_count(srv->cluster->map) : 0;
+    }
     g->uptime_s = (double)(now_ms(srv) - srv->started_ms) / 1000.0;
 }
 
@@ -112,8 +121,16 @@ static void on_sweep(uv_timer_t *t)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
+    struct sc_server *srv = h->data;
+
     SC_LOG(SC_LOG_INFO, "signal %d: shutting down", signum);
-    sc_server_stop(h->data);
+    sc_server_stop(srv, srv->cfg->drain && signum == SIGTERM);
+}
+
+void sc_server_control(struct sc_server *srv, const char *msg, size_t len)
+{
+    if (srv->cluster)
+        sc_cluster_control(srv->cluster, msg, len);
 }
 
 static void close_list(struct sc_conn_list *l)
@@ -133,6 +150,10 @@ static void handle_closed(uv_handle_t *h)
  * returns once lws and hiredis have closed their own handles. */
 static void server_finish(struct sc_server *srv)
 {
+    if (srv->cluster) {
+        sc_cluster_close(srv->cluster, NULL);
+        srv->cluster = NULL;
+    }
     if (srv->redis) {
         sc_redis_close(srv->redis, NULL);
         srv->redis = NULL;
@@ -156,8 +177,18 @@ static void on_stop_timer(uv_timer_t *t)
     int late = now_ms(srv) >= srv->stop_deadline_ms;
     int redis_busy = srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP &&
                      !sc_registry_synced(&srv->reg);
+    int cluster_busy = srv->cluster && sc_cluster_busy(srv->cluster);
 
-    if (!late && (srv->nconns > 0 || redis_busy))
+    if (srv->draining && (late || srv->nconns == 0)) {
+        /* Moves are done (or out of time): close whoever is left. */
+        srv->draining = 0;
+        SC_LOG(SC_LOG_INFO, "drained; closing %zu connections with 1001", srv->nconns);
+        close_list(&srv->active);
+        close_list(&srv->pinged);
+        srv->stop_deadline_ms = now_ms(srv) + (uint64_t)srv->cfg->shutdown_timeout * 1000;
+        return;
+    }
+    if (!late && (srv->draining || srv->nconns > 0 || redis_busy || cluster_busy))
         return;
     if (late)
         SC_LOG(SC_LOG_WARN, "shutdown deadline passed with %zu connections open",
@@ -166,15 +197,28 @@ static void on_stop_timer(uv_timer_t *t)
     server_finish(srv);
 }
 
-void sc_server_stop(struct sc_server *srv)
+void sc_server_stop(struct sc_server *srv, int drain)
 {
+    uint64_t grace = (uint64_t)srv->cfg->shutdown_timeout * 1000;
+
     if (srv->stopping)
         return;
     srv->stopping = 1;
-    SC_LOG(SC_LOG_INFO, "closing %zu connections with 1001", srv->nconns);
-    close_list(&srv->active);
-    close_list(&srv->pinged);
-    srv->stop_deadline_ms = now_ms(srv) + (uint64_t)srv->cfg->shutdown_timeout * 1000;
+    drain = drain && srv->cluster;
+    if (srv->cluster)
+        sc_cluster_leave(srv->cluster, drain);
+    if (drain) {
+        /* Moves run at move-rate (default: over 5 s); give them that plus
+         * the grace period before the remaining clients get 1001. */
+        srv->draining = 1;
+        SC_LOG(SC_LOG_INFO, "draining %zu connections to other shards", srv->nconns);
+        grace += DRAIN_EXTRA_MS;
+    } else {
+        SC_LOG(SC_LOG_INFO, "closing %zu connections with 1001", srv->nconns);
+        close_list(&srv->active);
+        close_list(&srv->pinged);
+    }
+    srv->stop_deadline_ms = now_ms(srv) + grace;
     uv_timer_start(&srv->stop_timer, on_stop_timer, 20, 20);
 }
 
@@ -291,8 +335,11 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
     server_check_limits(srv);
     if ((rc = server_lws_create(srv)) < 0)
         goto fail_registry;
-    if ((rc = sc_redis_start(srv, &srv->redis)) < 0)
+    if (cfg->shard_id && (rc = sc_cluster_start(srv, &srv->cluster)) < 0)
         goto fail_lws;
+    if ((rc = sc_redis_start(srv, srv->cluster ? srv->cluster->channel : NULL,
+                             &srv->redis)) < 0)
+        goto fail_cluster;
     uv_timer_init(loop, &srv->sweep_timer);
     uv_timer_init(loop, &srv->stop_timer);
     uv_signal_init(loop, &srv->sigterm);
@@ -307,6 +354,10 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
            cfg->port, cfg->redis_host, cfg->redis_port, srv->max_conns,
            srv->web_root[0] ? srv->web_root : "(none)");
     return 0;
+fail_cluster:
+    if (srv->cluster)
+        sc_cluster_close(srv->cluster, NULL);
+    srv->cluster = NULL;
 fail_lws:
     lws_context_destroy(srv->lws);
     srv->lws = NULL;

@@ -18,6 +18,7 @@
 
 struct sc_redis;
 struct sc_conn;
+struct sc_cluster;
 
 /* An intrusive FIFO of connections, for the keep-alive sweep. */
 struct sc_conn_list {
@@ -31,6 +32,7 @@ struct sc_server {
     struct lws_context *lws;
     struct sc_registry reg;
     struct sc_redis *redis;
+    struct sc_cluster *cluster;    /* NULL for a standalone node */
     struct sc_metrics metrics;
     struct sc_proto_limits limits;
 
@@ -50,6 +52,7 @@ struct sc_server {
     uint64_t started_ms;
     uint64_t stop_deadline_ms;
     int stopping;
+    int draining;          /* stopping, but moving clients away first */
     int exit_status;
     char web_root[4096];
 };
@@ -60,9 +63,13 @@ struct sc_server {
 int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
                     uv_loop_t *loop);
 
-/* Begin a graceful stop: close clients with 1001, leave Redis, and let the
+/* Begin a graceful stop: leave the shard map, close clients with 1001
+ * (with drain: move them to other shards first), leave Redis, and let the
  * loop run dry. Safe to call more than once. */
-void sc_server_stop(struct sc_server *srv);
+void sc_server_stop(struct sc_server *srv, int drain);
+
+/* A message on the node's own control channel. */
+void sc_server_control(struct sc_server *srv, const char *msg, size_t len);
 
 /* Free what the loop no longer uses; call after uv_run() returns. */
 void sc_server_cleanup(struct sc_server *srv);
