@@ -280,6 +280,10 @@ static int server_lws_create(struct sc_server *srv)
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
                    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    /* This lws binds the IPv6 wildcard, ignoring an IPv4 --host, unless
+     * IPv6 is off for the vhost. */
+    if (srv->cfg->host && strchr(srv->cfg->host, '.') && !strchr(srv->cfg->host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.port = (int)srv->cfg->port;
     info.iface = srv->cfg->host;

@@ -73,3 +73,21 @@ test('a port already in use fails with status 1, not a crash', async () => {
     await redis.stop();
   }
 });
+
+test('--host limits the listener to that address', async () => {
+  const redis = await startRedis();
+  const node = await startNode(redis); // the harness passes --host 127.0.0.1
+  try {
+    const { connect } = await import('node:net');
+    const reach = (host) => new Promise((resolve) => {
+      const s = connect(node.port, host);
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    assert.equal(await reach('127.0.0.1'), true);
+    assert.equal(await reach('127.0.0.2'), false);
+  } finally {
+    await node.stop();
+    await redis.stop();
+  }
+});
