@@ -122,3 +122,40 @@ test('cluster: route, add a shard, lose a shard', async () => {
   assert.ok(rehome < TTL + 5000, `re-home took ${rehome} ms`);
   assert.ok(clients.every((c) => c.shard !== 's1'));
 });
+
+test('SIGTERM with --drain: out of the map first, clients moved, then exit 0', async () => {
+  const redis = await startRedis();
+  const clients = [];
+  const a = await startNode(redis, [...nodeArgs('a'), '--drain', '--move-rate', '200']);
+  const b = await startNode(redis, nodeArgs('b'));
+  after(async () => {
+    for (const c of clients) c.close();
+    await b.kill().catch(() => {});
+    await a.kill().catch(() => {});
+    await redis.stop();
+  });
+  await waitFor(async () => JSON.parse((await a.http('/shards')).body).shards.length === 2);
+  const moves = [];
+  for (let i = 0; i < 200; i++) {
+    const c = connect(a.url, { key: `d-${i}`, WebSocket, initialDelay: 300, maxDelay: 1000 });
+    c.on('move', (m) => moves.push(m));
+    clients.push(c);
+  }
+  await allSettled(clients, a, 'clients settled on a and b');
+  const onA = clients.filter((c) => c.shard === 'a').length;
+  assert.ok(onA > 50, `${onA} clients on a`);
+
+  const t0 = Date.now();
+  a.proc.kill('SIGTERM');
+  const { code } = await a.proc.exited;
+  const took = Date.now() - t0;
+  assert.equal(code, 0);
+  await allSettled(clients, b, 'every client on b');
+  assert.equal(moves.length, onA, 'each client of a got exactly one move event');
+  assert.ok(moves.every((m) => m.shard === 'b'));
+  const { shards } = JSON.parse((await b.http('/shards')).body);
+  assert.deepEqual(shards.map((s) => s.id), ['b']);
+  // 200/s: the moves take about onA/200 s, not all at once.
+  assert.ok(took >= (onA / 200) * 1000 * 0.8, `drained ${onA} clients in ${took} ms`);
+  console.log(`drain: ${onA} clients moved from a to b in ${took} ms, then a exited 0`);
+});
