@@ -87,6 +87,8 @@ export class ShardcastClient {
     this._nextId = 1;
     this._attempt = 0; // backoff attempts since the last good connection
     this._redirects = 0; // immediate reconnects since the last good connection
+    this._staleRedirects = 0; // redirects to a node that could not be reached
+    this._viaRedirect = false; // the current attempt follows a redirect or move
     this._ws = null;
     this._openedAt = null;
     this._lastRx = 0;
@@ -230,6 +232,7 @@ export class ShardcastClient {
     if (opened && this._clock.now() - this._openedAt >= this.options.stableAfter) {
       this._attempt = 0;
       this._redirects = 0;
+      this._staleRedirects = 0;
     }
     this._stopTimers();
     this._ws = null;
@@ -240,6 +243,8 @@ export class ShardcastClient {
     // sent to a node that has since gone away asks the entry point again.
     // A node that vanished (1006 after a good connection) is likely gone:
     // try the next shard; one that is alive redirects us back at once.
+    const failedRedirect = this._viaRedirect && !opened;
+    this._viaRedirect = this._target !== null;
     if (this._target) this.url = this._target;
     else if (!opened || code === 1006) this.url = this._nextCandidate();
     this._target = null;
@@ -249,6 +254,12 @@ export class ShardcastClient {
     if (policy === 'now' && this._redirects < this.options.maxRedirects) {
       this._redirects += 1;
       delay = 0;
+    } else if (policy !== 'stop' && failedRedirect && this._staleRedirects < this.options.maxRedirects) {
+      // A live node sent us to one that is gone: its map will drop the dead
+      // shard within a heartbeat TTL, so retry soon instead of backing off
+      // further (bounded, in case the advertised url is simply wrong).
+      this._staleRedirects += 1;
+      delay = backoffDelay(0, this.options, this._random);
     } else if (policy !== 'stop') {
       delay = backoffDelay(this._attempt, this.options, this._random);
       this._attempt += 1;

@@ -12,6 +12,14 @@ import { backoffDelay, closePolicy, connect, DEFAULTS } from '../../client/web/s
 
 const TIMEOUT = { timeout: 10000 };
 
+async function waitUntil(cond, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not met in time: ${cond}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 // Whatever a test opened is closed after it, passed or failed, so a failure
 // cannot keep the process alive.
 const cleanups = [];
@@ -445,9 +453,34 @@ describe('redirect and move', () => {
     assert.deepEqual(await error, { code: 'connect_failed', message: 'insecure url', op: null, channel: null });
     assert.deepEqual((await closed)[1], { code: 1006, reason: 'connect failed', reconnect: true });
     const [, retry] = await reconnecting;
-    assert.deepEqual(retry, { delay: 1000, attempt: 1, url: entry.url });
+    // A redirect target that cannot be reached is retried from the first
+    // backoff window (the redirecting node's map will catch up), not a
+    // growing one: the attempt counter does not move.
+    assert.deepEqual(retry, { delay: 1000, attempt: 0, url: entry.url });
     clock.advance(retry.delay);
     await entry.next();
+  });
+
+  test('stale redirects retry soon, but only maxRedirects times before backing off', TIMEOUT, async () => {
+    const entry = await FakeNode.start({
+      onConnection: (conn) => {
+        conn.send({ op: 'redirect', url: 'ws://127.0.0.1:1/ws', shard: 'gone', epoch: 1 });
+        conn.close(4200, 'redirect');
+      },
+    });
+    const { c, clock } = client(entry.url, { random: () => 0.5, maxRedirects: 2 });
+    const seen = [];
+    c.on('reconnecting', ({ delay, url }) => seen.push([url === entry.url ? 'entry' : 'gone', delay]));
+    // The entry redirects (reconnect at once to the dead url), that fails,
+    // and the client goes back to the entry: from the first backoff window
+    // each time, until the redirect-loop guard (maxRedirects) steps in.
+    for (let i = 0; i < 6; i++) {
+      await waitUntil(() => seen.length > i);
+      clock.advance(seen[i][1]);
+    }
+    assert.deepEqual(seen.slice(0, 4), [['gone', 0], ['entry', 1000], ['gone', 0], ['entry', 1000]]);
+    // Past the guard the schedule grows again instead of spinning.
+    assert.ok(seen.slice(4).some(([, d]) => d > 1000), JSON.stringify(seen));
   });
 });
 
