@@ -372,8 +372,12 @@ static void on_tick(uv_timer_t *t)
     if (!ac || c->cas_inflight)
         return;
     if (c->leaving && !self_in_map(c) && c->map) {
-        /* Out of the map: stop the heartbeat so shardctl sees us gone. */
-        if (!c->left) {
+        /* Out of the map. While clients remain (a drain moving them), keep
+         * the heartbeat so shardctl shows them counting down; then delete
+         * it, so shardctl sees us gone only when we are. */
+        if (c->srv->nconns > 0) {
+            send_heartbeat(c, ac);
+        } else if (!c->left) {
             char key[160];
             snprintf(key, sizeof(key), "%s%s", c->key_hb_prefix, c->srv->cfg->shard_id);
             redisAsyncCommand(ac, on_left, c, "DEL %s", key);
@@ -441,6 +445,13 @@ void sc_cluster_leave(struct sc_cluster *c, int drain)
     c->draining = drain;
     SC_LOG(SC_LOG_INFO, "cluster: leaving the map%s", drain ? " and moving clients away" : "");
     cluster_refresh(c);
+}
+
+int sc_cluster_drain_done(const struct sc_cluster *c)
+{
+    /* Out of the map, with no move queued: either everyone has been sent
+     * away or there is no other shard to send anyone to. */
+    return c->leaving && c->map && !self_in_map(c) && c->move_pos >= c->nmoves;
 }
 
 int sc_cluster_busy(const struct sc_cluster *c)

@@ -69,6 +69,10 @@ int sc_cluster_start(struct sc_server *srv, struct sc_cluster **out);
  * moved first (the node stops itself once they are gone). */
 void sc_cluster_leave(struct sc_cluster *c, int drain);
 
+/* 1 once a drain has nothing left to move (all sent away, or no other
+ * shard to send them to). */
+int sc_cluster_drain_done(const struct sc_cluster *c);
+
 /* 1 while leaving still has Redis work to finish. */
 int sc_cluster_busy(const struct sc_cluster *c);
 

@@ -20,6 +20,8 @@
 
 /* A drain gets this long, on top of shutdown-timeout, to move clients. */
 #define DRAIN_EXTRA_MS 30000
+/* Once every move is sent, how long moved clients get to leave. */
+#define DRAIN_SETTLE_MS 3000
 
 static const struct lws_protocols protocols[] = {
     {"http", sc_http_callback, 0, 0, 0, NULL, 0},
@@ -169,6 +171,20 @@ static void server_finish(struct sc_server *srv)
     SC_LOG(SC_LOG_INFO, "stopped");
 }
 
+/* A drain with nothing left to move, though clients remain: they either
+ * have been sent a move and are leaving (give them a few seconds), or
+ * have nowhere to go (the last shard). Either way stop waiting then. */
+static int drain_stalled(struct sc_server *srv)
+{
+    if (!srv->cluster || !sc_cluster_drain_done(srv->cluster)) {
+        srv->drain_idle_since_ms = 0;
+        return 0;
+    }
+    if (!srv->drain_idle_since_ms)
+        srv->drain_idle_since_ms = now_ms(srv);
+    return now_ms(srv) - srv->drain_idle_since_ms >= DRAIN_SETTLE_MS;
+}
+
 /* Polls the stop: first every client gone, then every UNSUBSCRIBE their
  * leaving caused confirmed by Redis, or the deadline, whichever first. */
 static void on_stop_timer(uv_timer_t *t)
@@ -179,7 +195,7 @@ static void on_stop_timer(uv_timer_t *t)
                      !sc_registry_synced(&srv->reg);
     int cluster_busy = srv->cluster && sc_cluster_busy(srv->cluster);
 
-    if (srv->draining && (late || srv->nconns == 0)) {
+    if (srv->draining && (late || srv->nconns == 0 || drain_stalled(srv))) {
         /* Moves are done (or out of time): close whoever is left. */
         srv->draining = 0;
         SC_LOG(SC_LOG_INFO, "drained; closing %zu connections with 1001", srv->nconns);

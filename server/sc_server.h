@@ -51,6 +51,7 @@ struct sc_server {
     uv_signal_t sigterm, sigint;
     uint64_t started_ms;
     uint64_t stop_deadline_ms;
+    uint64_t drain_idle_since_ms;
     int stopping;
     int draining;          /* stopping, but moving clients away first */
     int exit_status;
