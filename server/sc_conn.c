@@ -2,6 +2,7 @@
 #include "sc_conn.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +17,20 @@
  * answer it before lws drops the socket. */
 #define CLOSE_GRACE_S 5
 
+/* One writev carries at most this many frames, this many bytes: enough to
+ * amortise the syscall over a backlog, bounded so one slow reader cannot
+ * hold the loop. */
+#define WRITEV_FRAMES 64
+#define WRITEV_BYTES (256 * 1024)
+#define WRITEV_ROUNDS 4
+
 struct name_ref {
     const char *p;
     size_t len;
 };
+
+static int conn_schedule_flush(struct sc_conn *c);
+static void conn_unschedule_flush(struct sc_conn *c);
 
 size_t sc_conn_session_size(void)
 {
@@ -58,6 +69,7 @@ void sc_conn_close(struct sc_conn *c, uint16_t code)
     c->want_ping = 0;
     if (!c->close_after_queue)
         sc_queue_clear(&c->q);
+    conn_unschedule_flush(c);
     sc_sweep_remove(c);
     if (c->srv->cluster)
         sc_route_forget(c->srv->cluster, c);
@@ -92,17 +104,19 @@ int sc_conn_send(struct sc_conn *c, struct sc_msg *m)
         sc_conn_close(c, 1011);
         return -1;
     }
-    if (was_empty)
-        lws_callback_on_writable(c->wsi);
+    if (was_empty && conn_schedule_flush(c) < 0) {
+        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        sc_conn_close(c, 1011);
+        return -1;
+    }
     return 0;
 }
 
-/* One send carries every queued frame that fits the scratch buffer, so a
- * subscriber that falls behind catches up with few syscalls. A frame alone
- * in the queue, or too big to gather, goes straight from its shared
- * buffer. lws copies any unsent tail itself and holds WRITEABLE back until
- * it drains. */
-static int conn_flush(struct sc_conn *c)
+/* TLS connections, or a head frame lws must take over: one lws_write of as
+ * many whole frames as fit the scratch buffer (or the head frame alone
+ * when it is bigger). lws copies any unsent tail and holds WRITEABLE back
+ * until it drains. Returns 0, or -1 to drop the connection. */
+static int conn_flush_lws(struct sc_conn *c)
 {
     struct sc_server *srv = c->srv;
     struct sc_msg *m = sc_queue_peek(&c->q);
@@ -122,9 +136,127 @@ static int conn_flush(struct sc_conn *c)
     if (n < 0)
         return -1;
     srv->metrics.bytes_out += len;
-    if (c->q.count || c->close_code)
-        lws_callback_on_writable(c->wsi);
     return 0;
+}
+
+/* The fast path: one writev() straight from the shared frames, no copy and
+ * no poll toggling. Frames fully written are popped; a frame written in
+ * part has its tail handed to lws, which then owns ordering (its own pong
+ * and close frames can never land inside ours) and withholds WRITEABLE
+ * until the tail is out. Returns WV_EMPTY, WV_MORE (a full batch went out,
+ * more is queued), WV_BLOCKED (socket full) or -1 on error. */
+enum { WV_BLOCKED = 0, WV_EMPTY = 1, WV_MORE = 2 };
+
+static int conn_writev(struct sc_conn *c)
+{
+    struct iovec iov[WRITEV_FRAMES];
+    const struct sc_queue *q = &c->q;
+    size_t n = 0, bytes = 0;
+    ssize_t w;
+
+    for (uint32_t i = 0; i < q->count && n < WRITEV_FRAMES && bytes < WRITEV_BYTES; i++) {
+        const struct sc_msg *m = q->ring[(q->head + i) & (q->cap - 1)];
+        iov[n].iov_base = (void *)sc_msg_frame(m);
+        iov[n++].iov_len = m->len;
+        bytes += m->len;
+    }
+    if (!n)
+        return WV_EMPTY;
+    do
+        w = writev(lws_get_socket_fd(c->wsi), iov, (int)n);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? WV_BLOCKED : -1;
+    c->srv->metrics.bytes_out += (uint64_t)w;
+    for (size_t left = (size_t)w; left > 0;) {
+        struct sc_msg *m = sc_queue_peek(&c->q);
+        if (left >= m->len) {
+            left -= m->len;
+            sc_queue_pop(&c->q);
+            continue;
+        }
+        if (lws_write(c->wsi, (unsigned char *)sc_msg_frame(m) + left, m->len - left,
+                      LWS_WRITE_RAW) < 0)
+            return -1;
+        sc_queue_pop(&c->q);
+        return WV_BLOCKED;
+    }
+    if ((size_t)w < bytes)
+        return WV_BLOCKED;
+    return c->q.count ? WV_MORE : WV_EMPTY;
+}
+
+/* Send what is queued: directly while the socket takes it, then through a
+ * WRITEABLE once it does not (or always, for TLS, which only lws can
+ * write). Returns 0, or -1 to drop the connection. */
+static int conn_flush(struct sc_conn *c, int in_writeable)
+{
+    int rc = WV_BLOCKED;
+
+    if (c->tls) {
+        if (!in_writeable) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+        if (conn_flush_lws(c) < 0)
+            return -1;
+    } else if (!lws_partial_buffered(c->wsi)) {
+        for (int round = 0; round < WRITEV_ROUNDS && (rc = conn_writev(c)) == WV_MORE; round++)
+            ;
+        if (rc < 0)
+            return -1;
+    }
+    if (c->q.count || c->close_code || c->want_ping) {
+        c->awaiting_writable = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+    return 0;
+}
+
+/* Runs once per loop iteration, after the I/O of that iteration: every
+ * connection that got frames since is flushed once, however many frames
+ * it got. */
+void sc_conn_flush_pending(struct sc_server *srv)
+{
+    for (size_t i = 0; i < srv->nflush; i++) {
+        struct sc_conn *c = srv->flush[i];
+        if (!c)
+            continue;
+        c->flush_idx = 0;
+        if (!c->close_code && !c->awaiting_writable && conn_flush(c, 0) < 0)
+            sc_conn_close(c, 1011); /* a write error: lws finds out on its own */
+    }
+    srv->nflush = 0;
+}
+
+/* Put c on the node's flush list (once per iteration). */
+static int conn_schedule_flush(struct sc_conn *c)
+{
+    struct sc_server *srv = c->srv;
+
+    if (c->flush_idx || c->awaiting_writable)
+        return 0;
+    if (srv->nflush == srv->capflush) {
+        size_t cap = srv->capflush ? srv->capflush * 2 : 1024;
+        struct sc_conn **f = realloc(srv->flush, sizeof(*f) * cap);
+        if (!f)
+            return -ENOMEM;
+        srv->flush = f;
+        srv->capflush = cap;
+    }
+    srv->flush[srv->nflush++] = c;
+    c->flush_idx = (uint32_t)srv->nflush;
+    sc_server_flush_soon(srv);
+    return 0;
+}
+
+/* Take c off the flush list (it is closing or closed). */
+static void conn_unschedule_flush(struct sc_conn *c)
+{
+    if (c->flush_idx && c->flush_idx <= c->srv->nflush &&
+        c->srv->flush[c->flush_idx - 1] == c)
+        c->srv->flush[c->flush_idx - 1] = NULL;
+    c->flush_idx = 0;
 }
 
 /* Send our close frame, then wait for the client's. Returning -1 from
@@ -155,19 +287,18 @@ static int conn_writeable(struct sc_conn *c)
      * before LWS_CALLBACK_RECEIVE_PONG, so the node would never see it. */
     unsigned char ping[LWS_PRE + 2] = {[LWS_PRE] = 's', [LWS_PRE + 1] = 'c'};
 
+    c->awaiting_writable = 0;
     if (c->close_code && c->close_after_queue && c->q.count)
-        return conn_flush(c);
+        return conn_flush(c, 1);
     if (c->close_code)
         return c->close_sent ? 0 : conn_send_close(c);
     if (c->want_ping) {
         c->want_ping = 0;
         if (lws_write(c->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
             return -1;
-        if (c->q.count)
-            lws_callback_on_writable(c->wsi);
-        return 0;
+        return c->q.count ? conn_flush(c, 1) : 0;
     }
-    return conn_flush(c);
+    return conn_flush(c, 1);
 }
 
 static int conn_find(const struct sc_conn *c, const char *p, size_t len)
@@ -393,6 +524,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     c->wsi = wsi;
     c->srv = srv;
     c->established = 1;
+    c->tls = lws_is_ssl(wsi) ? 1 : 0;
     srv->nconns++;
     srv->metrics.connections_total++;
     sc_sweep_touch(c, uv_now(srv->loop));
@@ -417,6 +549,7 @@ static void conn_closed(struct sc_conn *c)
         sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
     if (srv->cluster)
         sc_route_forget(srv->cluster, c);
+    conn_unschedule_flush(c);
     free(c->key);
     free(c->subs);
     free(c->rx);

@@ -27,11 +27,14 @@ struct sc_conn {
     uint32_t rxlen, rxcap;
     char *key;                     /* shard key (cluster mode only) */
     uint32_t move_idx;             /* 1 + index in the move queue, or 0 */
+    uint32_t flush_idx;            /* 1 + index in srv->flush, or 0 */
     uint16_t close_code;           /* nonzero: close at next writeable */
     unsigned established : 1;
     unsigned want_ping : 1;
     unsigned close_sent : 1;       /* our close frame is out */
     unsigned close_after_queue : 1; /* send what is queued, then close */
+    unsigned awaiting_writable : 1; /* socket was full: WRITEABLE resumes */
+    unsigned tls : 1;              /* only lws may write (SSL) */
 };
 
 /* Queue a frame to the client (a reference is taken). A full queue closes
@@ -42,6 +45,9 @@ int sc_conn_send(struct sc_conn *c, struct sc_msg *m);
 /* Close with a WebSocket close code at the next chance to write; drops
  * whatever is still queued. */
 void sc_conn_close(struct sc_conn *c, uint16_t code);
+
+/* Flush every connection that got frames this loop iteration. */
+void sc_conn_flush_pending(struct sc_server *srv);
 
 /* Close with code once everything already queued is sent: for a last
  * event (redirect, move) that must reach the client before the close. */

@@ -116,6 +116,23 @@ void sc_server_resynced(struct sc_server *srv)
     missed_list(&srv->pinged);
 }
 
+static void on_flush_check(uv_check_t *h)
+{
+    struct sc_server *srv = h->data;
+
+    sc_conn_flush_pending(srv);
+    if (!srv->nflush)
+        uv_check_stop(h);
+}
+
+void sc_server_flush_soon(struct sc_server *srv)
+{
+    /* uv_check runs right after this iteration's I/O callbacks, so every
+     * message read from Redis in one read() is out in one writev. */
+    if (!uv_is_active((uv_handle_t *)&srv->flush_check))
+        uv_check_start(&srv->flush_check, on_flush_check);
+}
+
 static void on_sweep(uv_timer_t *t)
 {
     sc_sweep_run(t->data, now_ms(t->data));
@@ -166,6 +183,7 @@ static void server_finish(struct sc_server *srv)
         lws_context_destroy(srv->lws);
     uv_close((uv_handle_t *)&srv->sweep_timer, handle_closed);
     uv_close((uv_handle_t *)&srv->stop_timer, handle_closed);
+    uv_close((uv_handle_t *)&srv->flush_check, handle_closed);
     uv_close((uv_handle_t *)&srv->sigterm, handle_closed);
     uv_close((uv_handle_t *)&srv->sigint, handle_closed);
     SC_LOG(SC_LOG_INFO, "stopped");
@@ -362,6 +380,8 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
         goto fail_cluster;
     uv_timer_init(loop, &srv->sweep_timer);
     uv_timer_init(loop, &srv->stop_timer);
+    uv_check_init(loop, &srv->flush_check);
+    srv->flush_check.data = srv;
     uv_signal_init(loop, &srv->sigterm);
     uv_signal_init(loop, &srv->sigint);
     srv->sweep_timer.data = srv->stop_timer.data = srv;
@@ -391,6 +411,8 @@ fail_scratch:
 
 void sc_server_cleanup(struct sc_server *srv)
 {
+    free(srv->flush);
+    srv->flush = NULL;
     if (srv->lws) {
         lws_context_destroy(srv->lws);
         uv_run(srv->loop, UV_RUN_DEFAULT);

@@ -46,6 +46,11 @@ struct sc_server {
     unsigned char *scratch;
     size_t scratch_cap;
 
+    /* Connections with frames to send, flushed once per loop iteration. */
+    struct sc_conn **flush;
+    size_t nflush, capflush;
+    uv_check_t flush_check;
+
     uv_timer_t sweep_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigterm, sigint;
@@ -84,6 +89,9 @@ void sc_server_publish(struct sc_server *srv, const char *channel, size_t clen,
 /* Redis came back and every subscription is in place again: tell each
  * subscriber that messages may have been missed. */
 void sc_server_resynced(struct sc_server *srv);
+
+/* Arrange for sc_conn_flush_pending() at the end of this iteration. */
+void sc_server_flush_soon(struct sc_server *srv);
 
 /* 1 when the node serves normally (Redis connected and answering). */
 int sc_server_healthy(const struct sc_server *srv);
