@@ -46,7 +46,7 @@ int main(int argc, char **argv)
         uv_run(&loop, UV_RUN_NOWAIT);
         uv_loop_close(&loop);
         sc_config_free(&cfg);
-        return rc == -ENOENT ? 2 : 1;
+        return rc == -ENOENT || rc == -EINVAL ? 2 : 1;
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     sc_server_cleanup(&srv);

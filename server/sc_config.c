@@ -77,6 +77,26 @@ static const struct opt opts[] = {
      "clients moved per second when the map changes; 0 = spread over 5 s"},
     {"drain", OPT_BOOL, F(drain), 0, 1, "off",
      "on SIGTERM, leave the map and move clients away before exiting"},
+    {"auth", OPT_STR, F(auth), 0, 0, "off",
+     "off (anyone reads anything), optional, or required: see docs/security.md"},
+    {"jwt-secret-file", OPT_STR, F(jwt_secret_file), 0, 0, "none",
+     "file holding the HS256 secret (at least 32 bytes)"},
+    {"jwt-public-key-file", OPT_STR, F(jwt_public_key_file), 0, 0, "none",
+     "PEM public key for RS256 (RSA) or ES256 (P-256) tokens"},
+    {"jwks-file", OPT_STR, F(jwks_file), 0, 0, "none", "JWKS file of public keys"},
+    {"jwt-audience", OPT_STR, F(jwt_audience), 0, 0, "not checked", "required aud claim"},
+    {"jwt-issuer", OPT_STR, F(jwt_issuer), 0, 0, "not checked", "required iss claim"},
+    {"jwt-leeway", OPT_INT, F(jwt_leeway), 0, 600, "30", "seconds of clock skew on exp/nbf"},
+    {"public-channels", OPT_STR, F(public_channels), 0, 0, "none",
+     "comma-separated channels or globs anyone may read"},
+    {"user-namespaces", OPT_STR, F(user_namespaces), 0, 0, "none",
+     "comma-separated templates like user.{sub}.* a token's subject may read"},
+    {"allowed-origins", OPT_STR, F(allowed_origins), 0, 0, "any",
+     "comma-separated browser Origins allowed to connect; others get 403"},
+    {"tls-cert", OPT_STR, F(tls_cert), 0, 0, "none", "PEM certificate chain: serve wss:// and https://"},
+    {"tls-key", OPT_STR, F(tls_key), 0, 0, "none", "PEM private key for --tls-cert"},
+    {"key-from-token", OPT_BOOL, F(key_from_token), 0, 1, "true",
+     "a token's subject is the client's shard key (false: use ?key=)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -144,7 +164,8 @@ void sc_config_defaults(struct sc_config *cfg)
 
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < NOPTS; i++)
-        if (opts[i].def[0] >= '0' && opts[i].def[0] <= '9')
+        if ((opts[i].def[0] >= '0' && opts[i].def[0] <= '9') ||
+            (opts[i].type == OPT_BOOL && !strcmp(opts[i].def, "true")))
             opt_set_text(cfg, &opts[i], opts[i].def, err, sizeof(err));
 }
 
@@ -320,6 +341,36 @@ static int config_check_cluster(const struct sc_config *cfg, char *err, size_t e
     return 0;
 }
 
+/* Key material itself is loaded (and checked) by sc_auth; here only what
+ * the options say about each other. */
+static int config_check_auth(struct sc_config *cfg, char *err, size_t errlen)
+{
+    const char *m = cfg->auth ? cfg->auth : "off";
+
+    if (!strcmp(m, "off"))
+        cfg->auth_mode = SC_AUTH_OFF;
+    else if (!strcmp(m, "optional"))
+        cfg->auth_mode = SC_AUTH_OPTIONAL;
+    else if (!strcmp(m, "required"))
+        cfg->auth_mode = SC_AUTH_REQUIRED;
+    else {
+        snprintf(err, errlen, "auth: expected off, optional or required, got '%.32s'", m);
+        return -EINVAL;
+    }
+    if (cfg->auth_mode != SC_AUTH_OFF && !cfg->jwt_secret_file && !cfg->jwt_public_key_file &&
+        !cfg->jwks_file) {
+        snprintf(err, errlen, "auth: %s needs --jwt-secret-file, --jwt-public-key-file or "
+                 "--jwks-file", m);
+        return -EINVAL;
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, errlen, "%s: --tls-cert and --tls-key go together",
+                 cfg->tls_cert ? "tls-key" : "tls-cert");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->redis_url && !(cfg->redis_url = strdup("redis://127.0.0.1:6379")))
@@ -330,7 +381,7 @@ int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
         goto nomem;
     if (!cfg->cluster_prefix && !(cfg->cluster_prefix = strdup("shardcast")))
         goto nomem;
-    if (config_check_cluster(cfg, err, errlen) < 0)
+    if (config_check_cluster(cfg, err, errlen) < 0 || config_check_auth(cfg, err, errlen) < 0)
         return -EINVAL;
     if (sc_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "log-level: expected error, warn, info or debug, got '%.32s'",

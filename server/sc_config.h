@@ -42,13 +42,31 @@ struct sc_config {
     long move_rate;           /* clients moved per second, 0 = auto */
     long drain;               /* 1: SIGTERM drains instead of closing */
 
+    /* Authentication, permissions, TLS (see docs/security.md). */
+    char *auth;               /* "off", "optional" or "required" */
+    char *jwt_secret_file;
+    char *jwt_public_key_file;
+    char *jwks_file;
+    char *jwt_audience;
+    char *jwt_issuer;
+    long jwt_leeway;          /* s */
+    char *public_channels;    /* comma-separated names or globs */
+    char *user_namespaces;    /* comma-separated templates with {sub} */
+    char *allowed_origins;    /* comma-separated; NULL = any */
+    char *tls_cert;
+    char *tls_key;
+    long key_from_token;      /* 1: a token's sub is the shard key */
+
     /* Derived by sc_config_finish(), not set directly. */
     char *redis_host;
     long redis_port;
     char *redis_user;
     char *redis_password;
     enum sc_channel_bytes channel_set;
+    int auth_mode;            /* SC_AUTH_OFF / _OPTIONAL / _REQUIRED */
 };
+
+enum sc_auth_mode { SC_AUTH_OFF = 0, SC_AUTH_OPTIONAL, SC_AUTH_REQUIRED };
 
 enum sc_config_result {
     SC_CONFIG_OK = 0,   /* run the node */

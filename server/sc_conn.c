@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_acl.h"
 #include "sc_cluster.h"
 #include "sc_json.h"
 #include "sc_log.h"
@@ -47,6 +48,9 @@ static const char *close_text(uint16_t code)
     case 4101: return "ping timeout";
     case 4200: return "redirect";
     case 4201: return "moved";
+    case 4001: return "unauthorized";
+    case 4102: return "token expired";
+    case 1008: return "policy violation";
     default: return "internal error";
     }
 }
@@ -322,10 +326,19 @@ static int names_dup_before(const struct name_ref *n, size_t i)
 /* Subscribe to every name not held yet, all or nothing. Returns
  * SC_PERR_NONE, SC_PERR_TOO_MANY_CHANNELS, or -ENOMEM (nothing changed). */
 static int conn_subscribe(struct sc_conn *c, const struct name_ref *n,
-                          size_t count)
+                          size_t count, char *msg, size_t msglen)
 {
     struct sc_server *srv = c->srv;
     size_t fresh = 0, added = 0;
+    uint64_t budget = SC_GLOB_MAX_WORK;
+
+    for (size_t i = 0; srv->auth.mode != SC_AUTH_OFF && i < count; i++) {
+        if (sc_conn_auth_may(c, n[i].p, n[i].len, &budget) < 0) {
+            snprintf(msg, msglen, "not allowed to read %.*s",
+                     (int)(n[i].len > 128 ? 128 : n[i].len), n[i].p);
+            return SC_PERR_FORBIDDEN;
+        }
+    }
 
     for (size_t i = 0; i < count; i++)
         if (conn_find(c, n[i].p, n[i].len) < 0 && !names_dup_before(n, i))
@@ -377,6 +390,8 @@ static const enum sc_err_kind perr_kind[] = {
     [SC_PERR_UNKNOWN_OP] = SC_ERR_UNKNOWN_OP,
     [SC_PERR_BAD_CHANNEL] = SC_ERR_BAD_CHANNEL,
     [SC_PERR_TOO_MANY_CHANNELS] = SC_ERR_TOO_MANY_CHANNELS,
+    [SC_PERR_UNAUTHORIZED] = SC_ERR_UNAUTHORIZED,
+    [SC_PERR_FORBIDDEN] = SC_ERR_FORBIDDEN,
 };
 
 /* Carry out a parsed subscribe or unsubscribe. Returns an error code for
@@ -393,7 +408,7 @@ static int conn_apply(struct sc_conn *c, const struct sc_request *req,
         conn_unsubscribe(c, n, req->nchannels);
         return SC_PERR_NONE;
     }
-    rc = conn_subscribe(c, n, req->nchannels);
+    rc = conn_subscribe(c, n, req->nchannels, msg, msglen);
     if (rc == SC_PERR_TOO_MANY_CHANNELS)
         snprintf(msg, msglen, "at most %zu channels per connection",
                  c->srv->limits.max_channels);
@@ -412,7 +427,13 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
 
     srv->metrics.requests++;
     rc = (int)sc_request_parse(text, len, &srv->limits, &req, msg, sizeof(msg));
-    if (rc == SC_PERR_NONE && req.op != SC_OP_PING)
+    if (rc == SC_PERR_NONE && (rc = sc_conn_auth_gate(c, req.op)) != SC_PERR_NONE)
+        snprintf(msg, sizeof(msg), "%s", req.op == SC_OP_AUTH
+                 ? "this node does not use tokens (--auth off)"
+                 : "authenticate first: {\"op\":\"auth\",\"token\":...}");
+    else if (rc == SC_PERR_NONE && req.op == SC_OP_AUTH)
+        rc = sc_conn_auth_request(c, &req, msg, sizeof(msg));
+    else if (rc == SC_PERR_NONE && req.op != SC_OP_PING)
         rc = conn_apply(c, &req, msg, sizeof(msg));
     if (rc < 0) {
         sc_request_free(&req);
@@ -500,7 +521,18 @@ static int conn_subscribe_url(struct sc_conn *c)
         }
         v += l + (v[l] == ',');
     }
-    return count ? conn_subscribe(c, n, count) : 0;
+    char msg[200];
+
+    if (!count)
+        return 0;
+    /* Checked at the upgrade (403); refused here only if the token
+     * changed meanwhile, which cannot happen: then it is a bug. */
+    int rc = conn_subscribe(c, n, count, msg, sizeof(msg));
+    if (rc > 0) {
+        sc_conn_close(c, 1008);
+        return 0;
+    }
+    return rc;
 }
 
 /* In a cluster, every client has a shard key (?key=, checked at the
@@ -512,7 +544,11 @@ static int conn_route(struct sc_conn *c)
 
     if (!c->srv->cluster)
         return 0;
-    k = lws_get_urlarg_by_name(c->wsi, "key=", buf, sizeof(buf));
+    /* The token's subject is the shard key: a user lands on one shard
+     * whatever the client sends. */
+    k = sc_conn_auth_subject(c);
+    if (!k || c->srv->cfg->key_from_token == 0)
+        k = lws_get_urlarg_by_name(c->wsi, "key=", buf, sizeof(buf));
     return sc_route_admit(c->srv->cluster, c, k, k ? strlen(k) : 0);
 }
 
@@ -532,7 +568,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
         sc_conn_close(c, 1001);
         return 0;
     }
-    if (conn_subscribe_url(c) != 0 || conn_route(c) != 0) {
+    if (sc_conn_auth_start(c) != 0 || conn_subscribe_url(c) != 0 || conn_route(c) != 0) {
         srv->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
     }
@@ -550,6 +586,7 @@ static void conn_closed(struct sc_conn *c)
     if (srv->cluster)
         sc_route_forget(srv->cluster, c);
     conn_unschedule_flush(c);
+    sc_conn_auth_end(c);
     free(c->key);
     free(c->subs);
     free(c->rx);

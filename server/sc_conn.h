@@ -26,6 +26,7 @@ struct sc_conn {
     char *rx;                      /* message being reassembled */
     uint32_t rxlen, rxcap;
     char *key;                     /* shard key (cluster mode only) */
+    struct sc_conn_auth *auth;     /* identity; NULL when auth is off */
     uint32_t move_idx;             /* 1 + index in the move queue, or 0 */
     uint32_t flush_idx;            /* 1 + index in srv->flush, or 0 */
     uint16_t close_code;           /* nonzero: close at next writeable */
@@ -55,6 +56,22 @@ void sc_conn_close_after(struct sc_conn *c, uint16_t code);
 
 /* Send the missed-messages event listing c's subscriptions, if any. */
 void sc_conn_send_missed(struct sc_conn *c);
+
+/* Identity (sc_conn_auth.c). start: at the upgrade, take ?token= (or, in
+ * required mode, start the clock for an auth message); returns 0 or
+ * -ENOMEM. gate: SC_PERR_UNAUTHORIZED if op is not allowed yet. request:
+ * carry out {"op":"auth"}. may: 0 if c may read name, else -EACCES
+ * (budget is shared by the names of one request). end: at close.
+ * subject: the token's sub, or NULL. */
+int sc_conn_auth_start(struct sc_conn *c);
+int sc_conn_auth_gate(const struct sc_conn *c, enum sc_op op);
+int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *msg,
+                         size_t msglen);
+int sc_conn_auth_may(struct sc_conn *c, const char *name, size_t len, uint64_t *budget);
+const char *sc_conn_auth_subject(const struct sc_conn *c);
+void sc_conn_auth_end(struct sc_conn *c);
+/* Close connections whose token expired or that never authenticated. */
+void sc_conn_auth_sweep(struct sc_server *srv);
 
 /* Keep-alive (sc_sweep.c): note traffic from c, and run one sweep. */
 void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms);

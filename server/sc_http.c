@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sc_acl.h"
 #include "sc_cluster.h"
 #include "sc_conn.h"
 #include "sc_json.h"
@@ -159,12 +160,52 @@ static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
 
 /* Check ?channels= the way a subscribe request is checked, so a bad list
  * fails the handshake (400) instead of half-subscribing later. */
+static const char *upgrade_origin(struct lws *wsi, char *buf, size_t len)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+        return NULL;
+    /* An Origin too long for buf cannot be on the list: compare "". */
+    if (lws_hdr_copy(wsi, buf, (int)len, WSI_TOKEN_ORIGIN) < 0)
+        buf[0] = 0;
+    return buf;
+}
+
+/* ?token=: verified here so a bad token is refused with 401 before the
+ * upgrade. In required mode a connection may come without one and send
+ * {"op":"auth"} first; ?channels= then needs the token in the URL. */
+static int upgrade_check_token(struct lws *wsi, struct sc_server *srv,
+                               struct sc_jwt_claims **claims, char *msg, size_t msglen)
+{
+    char buf[SC_JWT_MAX_TOKEN + 1];
+    const char *tok, *code;
+
+    *claims = NULL;
+    if (srv->auth.mode == SC_AUTH_OFF)
+        return 0;
+    tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf));
+    if (!tok) {
+        if (srv->auth.mode == SC_AUTH_REQUIRED &&
+            lws_get_urlarg_by_name(wsi, "channels=", buf, sizeof(buf))) {
+            snprintf(msg, msglen, "unauthorized: ?channels= needs ?token= in --auth required\n");
+            return -EACCES;
+        }
+        return 0;
+    }
+    if (sc_auth_verify(&srv->auth, tok, strlen(tok), claims, &code) < 0) {
+        snprintf(msg, msglen, "unauthorized: %s\n", code);
+        return -EACCES;
+    }
+    return 0;
+}
+
 static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
-                                  char *msg, size_t msglen)
+                                  const struct sc_jwt_claims *claims, char *msg,
+                                  size_t msglen)
 {
     char buf[8192];
     const char *v = lws_get_urlarg_by_name(wsi, "channels=", buf, sizeof(buf));
     size_t count = 0;
+    uint64_t budget = SC_GLOB_MAX_WORK;
 
     while (v && *v) {
         size_t l = strcspn(v, ",");
@@ -178,6 +219,11 @@ static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
             if (sc_channel_check(v, l, &srv->limits, why, sizeof(why)) != SC_PERR_NONE) {
                 snprintf(msg, msglen, "bad_channel: %s", why);
                 return -1;
+            }
+            if (sc_auth_may_read(&srv->auth, claims, v, l, &budget) < 0) {
+                snprintf(msg, msglen, "forbidden: not allowed to read %.*s\n",
+                         (int)(l > 128 ? 128 : l), v);
+                return -EACCES;
             }
         }
         v += l + (v[l] == ',');
@@ -196,7 +242,9 @@ static int upgrade_check_key(struct lws *wsi)
 int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
 {
     struct sc_server *srv = server_of(wsi);
-    char uri[64], msg[300];
+    char uri[64], msg[300], origin[256];
+    struct sc_jwt_claims *claims = NULL;
+    int rc;
 
     if (!proto || strcmp(proto, "websocket"))
         return upgrade_refuse(wsi, 400, "only WebSocket upgrades are served\n",
@@ -210,7 +258,15 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     if (upgrade_check_key(wsi) < 0)
         return upgrade_refuse(wsi, 400, "bad_key: 1-128 printable ASCII bytes\n",
                               SC_ERR_REJECTED_REQUEST);
-    if (upgrade_check_channels(wsi, srv, msg, sizeof(msg)) < 0) {
+    if (!sc_auth_origin_ok(&srv->auth, upgrade_origin(wsi, origin, sizeof(origin))))
+        return upgrade_refuse(wsi, 403, "origin not allowed\n", SC_ERR_ORIGIN);
+    if ((rc = upgrade_check_token(wsi, srv, &claims, msg, sizeof(msg))) < 0)
+        return upgrade_refuse(wsi, 401, msg, SC_ERR_UNAUTHORIZED);
+    rc = upgrade_check_channels(wsi, srv, claims, msg, sizeof(msg));
+    sc_auth_claims_free(claims);
+    if (rc == -EACCES)
+        return upgrade_refuse(wsi, 403, msg, SC_ERR_FORBIDDEN);
+    if (rc < 0) {
         strncat(msg, "\n", sizeof(msg) - strlen(msg) - 1);
         return upgrade_refuse(wsi, 400, msg, SC_ERR_REJECTED_REQUEST);
     }

@@ -23,6 +23,10 @@ enum sc_err_kind {
     SC_ERR_REJECTED_REQUEST, /* upgrade refused: bad path or channels */
     SC_ERR_REDIS_PROTOCOL,   /* a reply from Redis we could not use */
     SC_ERR_ALLOC,
+    SC_ERR_UNAUTHORIZED,     /* bad or missing token */
+    SC_ERR_FORBIDDEN,        /* channel not allowed for this connection */
+    SC_ERR_ORIGIN,           /* upgrade refused: Origin not allowed */
+    SC_ERR_TOKEN_EXPIRED,
     SC_ERR_KINDS
 };
 

@@ -10,7 +10,7 @@
 
 static const char *const perr_codes[] = {
     "ok", "bad_json", "bad_request", "unknown_op", "bad_channel",
-    "too_many_channels",
+    "too_many_channels", "unauthorized", "forbidden",
 };
 
 const char *sc_perr_code(enum sc_perr e)
@@ -139,13 +139,22 @@ enum sc_perr sc_request_parse(const char *text, size_t len,
         req->op = SC_OP_PING;
         return SC_PERR_NONE;
     }
+    if (oplen == 4 && !memcmp(op, "auth", 4)) {
+        json_t *t = json_object_get(req->root, "token");
+        if (!json_is_string(t) || json_string_length(t) == 0)
+            return fail(msg, msglen, SC_PERR_BAD_REQUEST, "token must be a non-empty string");
+        req->op = SC_OP_AUTH;
+        req->token = json_string_value(t);
+        req->token_len = json_string_length(t);
+        return SC_PERR_NONE;
+    }
     if (oplen == 9 && !memcmp(op, "subscribe", 9))
         req->op = SC_OP_SUBSCRIBE;
     else if (oplen == 11 && !memcmp(op, "unsubscribe", 11))
         req->op = SC_OP_UNSUBSCRIBE;
     else
         return fail(msg, msglen, SC_PERR_UNKNOWN_OP,
-                    "op must be subscribe, unsubscribe or ping");
+                    "op must be subscribe, unsubscribe, ping or auth");
     return parse_channels(req, lim, msg, msglen);
 }
 

@@ -10,7 +10,7 @@
 
 #include "sc_msg.h"
 
-enum sc_op { SC_OP_SUBSCRIBE, SC_OP_UNSUBSCRIBE, SC_OP_PING };
+enum sc_op { SC_OP_SUBSCRIBE, SC_OP_UNSUBSCRIBE, SC_OP_PING, SC_OP_AUTH };
 
 enum sc_perr {
     SC_PERR_NONE = 0,
@@ -19,6 +19,8 @@ enum sc_perr {
     SC_PERR_UNKNOWN_OP,
     SC_PERR_BAD_CHANNEL,
     SC_PERR_TOO_MANY_CHANNELS,
+    SC_PERR_UNAUTHORIZED,
+    SC_PERR_FORBIDDEN,
 };
 
 struct sc_proto_limits {
@@ -33,6 +35,8 @@ struct sc_request {
     json_t *id;        /* NULL when absent */
     size_t nchannels;
     json_t *channels;  /* array of strings, NULL for ping */
+    const char *token; /* auth: the token (owned by root) */
+    size_t token_len;
 };
 
 /* Parse one text message. Returns SC_PERR_NONE and fills req, or an error

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sc_cluster.h"
 #include "sc_conn.h"
@@ -256,6 +257,28 @@ void sc_server_stop(struct sc_server *srv, int drain)
     uv_timer_start(&srv->stop_timer, on_stop_timer, 20, 20);
 }
 
+/* Keys, permissions and origins, and that the TLS files can be read: a
+ * mistake in any of them is a configuration error (-EINVAL: exit 2). */
+static int server_auth_init(struct sc_server *srv)
+{
+    const struct sc_config *cfg = srv->cfg;
+    char err[300];
+
+    if (cfg->tls_cert && (access(cfg->tls_cert, R_OK) || access(cfg->tls_key, R_OK))) {
+        SC_LOG(SC_LOG_ERROR, "%s: cannot read %s", access(cfg->tls_cert, R_OK) ? "tls-cert"
+               : "tls-key", access(cfg->tls_cert, R_OK) ? cfg->tls_cert : cfg->tls_key);
+        return -EINVAL;
+    }
+    if (sc_auth_init(&srv->auth, cfg, err, sizeof(err)) < 0) {
+        SC_LOG(SC_LOG_ERROR, "%s", err);
+        return -EINVAL;
+    }
+    if (srv->auth.mode == SC_AUTH_OFF)
+        SC_LOG(SC_LOG_WARN, "--auth off: anyone who reaches this port can read every "
+               "channel (see docs/security.md)");
+    return 0;
+}
+
 /* Pick the demo page directory: the flag, else the installed copy, else
  * the source tree this binary was built from. */
 static int server_web_root(struct sc_server *srv)
@@ -330,6 +353,12 @@ static int server_lws_create(struct sc_server *srv)
     info.max_http_header_pool = 256;
     info.max_http_header_data = 8192;
     info.vhost_name = "shardcast";
+    if (srv->cfg->tls_cert) {
+        /* wss:// and https:// on the same port, through lws and OpenSSL. */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = srv->cfg->tls_cert;
+        info.ssl_private_key_filepath = srv->cfg->tls_key;
+    }
     info.pcontext = &srv->lws; /* lws clears it once fully destroyed */
     /* The vhost is created apart: when its listener cannot bind, lws
      * 4.1 still returns a context from lws_create_context() and aborts
@@ -339,7 +368,7 @@ static int server_lws_create(struct sc_server *srv)
     if (!srv->lws) {
         SC_LOG(SC_LOG_ERROR, "cannot create the lws context (is libwebsockets-evlib-uv "
                "installed?)");
-        return -EINVAL;
+        return -ENOSYS;
     }
     if (!lws_create_vhost(srv->lws, &info)) {
         SC_LOG(SC_LOG_ERROR, "cannot listen on %s:%ld (address in use?)",
@@ -366,8 +395,12 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
     srv->scratch_cap = SCRATCH_BYTES;
     if ((rc = server_web_root(srv)) < 0)
         return rc;
-    if (!(srv->scratch = malloc(LWS_PRE + SCRATCH_BYTES)))
+    if ((rc = server_auth_init(srv)) < 0)
+        return rc;
+    if (!(srv->scratch = malloc(LWS_PRE + SCRATCH_BYTES))) {
+        sc_auth_free(&srv->auth);
         return -ENOMEM;
+    }
     if ((rc = sc_registry_init(&srv->reg)) < 0)
         goto fail_scratch;
     server_check_limits(srv);
@@ -406,11 +439,15 @@ fail_registry:
 fail_scratch:
     free(srv->scratch);
     srv->scratch = NULL;
+    sc_auth_free(&srv->auth);
     return rc;
 }
 
 void sc_server_cleanup(struct sc_server *srv)
 {
+    sc_auth_free(&srv->auth);
+    free(srv->auth_wheel);
+    srv->auth_wheel = NULL;
     free(srv->flush);
     srv->flush = NULL;
     if (srv->lws) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sc_auth.h"
 #include "sc_config.h"
 #include "sc_metrics.h"
 #include "sc_proto.h"
@@ -35,6 +36,9 @@ struct sc_server {
     struct sc_cluster *cluster;    /* NULL for a standalone node */
     struct sc_metrics metrics;
     struct sc_proto_limits limits;
+    struct sc_auth auth;
+    struct sc_conn_auth **auth_wheel; /* deadline slots, see sc_conn_auth.c */
+    int64_t auth_swept;
 
     /* Every open connection is on exactly one of these: active ones by
      * time of last traffic, pinged ones by time the ping went out. */

@@ -58,6 +58,7 @@ void sc_sweep_remove(struct sc_conn *c)
 
 void sc_sweep_run(struct sc_server *srv, uint64_t now_ms)
 {
+    sc_conn_auth_sweep(srv);
     uint64_t ping_ms = (uint64_t)srv->cfg->ping_interval * 1000;
     uint64_t pong_ms = (uint64_t)srv->cfg->pong_timeout * 1000;
     struct sc_conn *c;

@@ -65,6 +65,9 @@ export class ShardcastClient {
       if (options[name] !== undefined) this.options[name] = options[name];
     }
     this.key = key;
+    // A string, or a function returning one (or a promise of one), called
+    // before every connection: see docs/client.md, "Tokens".
+    this._token = options.token ?? null;
     /** Where the client is (or will next be) connected. Changes on redirect and move. */
     this.url = withKey(url, key);
     /** 'connecting' | 'open' | 'reconnecting' | 'closed' */
@@ -157,13 +160,36 @@ export class ShardcastClient {
     this._emit('close', { code: 1000, reason: 'client closed', reconnect: false });
   }
 
+  // The token, when there is one, is fetched afresh for every connection
+  // (a callback can refresh an expiring one) and never kept in this.url,
+  // so it does not show up in events or logs.
   _open() {
     this.state = 'connecting';
     this.shard = null;
     this._openedAt = null;
+    const token = this._token;
+    if (typeof token !== 'function') {
+      this._connect(token);
+      return;
+    }
+    Promise.resolve()
+      .then(() => token())
+      .then(
+        (t) => { if (this.state === 'connecting' && !this._ws) this._connect(t); },
+        (err) => {
+          if (this.state !== 'connecting') return;
+          this._emit('error', { code: 'token_failed', message: String(err?.message ?? err), op: null, channel: null });
+          if (this.state === 'connecting') this._closed(ABNORMAL, 'token failed');
+        },
+      );
+  }
+
+  _connect(token) {
     let ws;
     try {
-      ws = new this._WebSocket(this.url);
+      const url = new URL(this.url);
+      if (token) url.searchParams.set('token', token);
+      ws = new this._WebSocket(url.href);
     } catch (err) {
       // A browser refuses some urls outright, e.g. ws:// from an https page
       // (a redirect can lead there): count it as a failed attempt.

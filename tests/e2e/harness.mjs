@@ -7,6 +7,7 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import https from 'node:https';
 import WebSocket from 'ws';
 
 const execFileP = promisify(execFile);
@@ -91,7 +92,17 @@ export async function startRedis(port) {
 }
 
 /** Start a node. Returns {port, url, proc, stderr(), http(path), stop()}. */
-export async function startNode(redis, extraArgs = [], { waitHealthy = true } = {}) {
+function httpsGet(url, ca) {
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: new Map(Object.entries(res.headers)) }));
+    }).on('error', reject);
+  });
+}
+
+export async function startNode(redis, extraArgs = [], { waitHealthy = true, ca = null } = {}) {
   const port = await freePort();
   const args = ['--port', String(port), '--host', '127.0.0.1',
     '--redis', `redis://127.0.0.1:${redis.port}`, ...extraArgs];
@@ -110,9 +121,11 @@ export async function startNode(redis, extraArgs = [], { waitHealthy = true } = 
   proc.stderr.on('data', (d) => { err += d; });
   const n = {
     port, proc,
-    url: `ws://127.0.0.1:${port}/ws`,
+    url: `${ca ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     stderr: () => err,
+    // With ca (a TLS node), requests verify the node's certificate.
     http: async (path) => {
+      if (ca) return httpsGet(`https://127.0.0.1:${port}${path}`, ca);
       const res = await fetch(`http://127.0.0.1:${port}${path}`);
       return { status: res.status, body: await res.text(), headers: res.headers };
     },
