@@ -23,6 +23,8 @@ struct sc_config {
     char *channel_bytes;     /* "ascii" or "utf8" */
     long max_queue_bytes;    /* send queue bound per connection */
     long handshake_timeout;  /* s */
+    long max_handshakes;     /* connections in their handshake at once */
+    long max_requests_per_second; /* per connection */
     long ping_interval;      /* s */
     long pong_timeout;       /* s */
     long shutdown_timeout;   /* s */

@@ -392,6 +392,7 @@ static const enum sc_err_kind perr_kind[] = {
     [SC_PERR_TOO_MANY_CHANNELS] = SC_ERR_TOO_MANY_CHANNELS,
     [SC_PERR_UNAUTHORIZED] = SC_ERR_UNAUTHORIZED,
     [SC_PERR_FORBIDDEN] = SC_ERR_FORBIDDEN,
+    [SC_PERR_RATE_LIMITED] = SC_ERR_RATE_LIMITED,
 };
 
 /* Carry out a parsed subscribe or unsubscribe. Returns an error code for
@@ -415,6 +416,28 @@ static int conn_apply(struct sc_conn *c, const struct sc_request *req,
     return rc;
 }
 
+/* A token bucket per connection: max-requests-per-second, with a burst of
+ * as many. A request over it is answered rate_limited and not carried out,
+ * so a flood costs the node one parse and one small reply per message (and
+ * a client that does not read those is cut off as a slow consumer). */
+static int conn_rate_ok(struct sc_conn *c)
+{
+    uint64_t rate = (uint64_t)c->srv->cfg->max_requests_per_second;
+    uint64_t cap = rate * 1000, tokens;
+    uint32_t now = (uint32_t)uv_now(c->srv->loop);
+
+    tokens = (uint64_t)c->rl_tokens + (uint64_t)(uint32_t)(now - c->rl_ms) * rate;
+    c->rl_ms = now;
+    if (tokens > cap)
+        tokens = cap;
+    if (tokens < 1000) {
+        c->rl_tokens = (uint32_t)tokens;
+        return 0;
+    }
+    c->rl_tokens = (uint32_t)(tokens - 1000);
+    return 1;
+}
+
 /* One complete text message from the client: exactly one reply, queued
  * behind any deliveries already waiting so the client sees them in order. */
 static int conn_request(struct sc_conn *c, const char *text, size_t len)
@@ -427,7 +450,11 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
 
     srv->metrics.requests++;
     rc = (int)sc_request_parse(text, len, &srv->limits, &req, msg, sizeof(msg));
-    if (rc == SC_PERR_NONE && (rc = sc_conn_auth_gate(c, req.op)) != SC_PERR_NONE)
+    if (rc == SC_PERR_NONE && !conn_rate_ok(c)) {
+        rc = SC_PERR_RATE_LIMITED;
+        snprintf(msg, sizeof(msg), "more than %ld requests per second",
+                 srv->cfg->max_requests_per_second);
+    } else if (rc == SC_PERR_NONE && (rc = sc_conn_auth_gate(c, req.op)) != SC_PERR_NONE)
         snprintf(msg, sizeof(msg), "%s", req.op == SC_OP_AUTH
                  ? "this node does not use tokens (--auth off)"
                  : "authenticate first: {\"op\":\"auth\",\"token\":...}");
@@ -561,6 +588,8 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     c->srv = srv;
     c->established = 1;
     c->tls = lws_is_ssl(wsi) ? 1 : 0;
+    c->rl_tokens = (uint32_t)(srv->cfg->max_requests_per_second * 1000);
+    c->rl_ms = (uint32_t)uv_now(srv->loop);
     srv->nconns++;
     srv->metrics.connections_total++;
     sc_sweep_touch(c, uv_now(srv->loop));

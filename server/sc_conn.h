@@ -29,6 +29,8 @@ struct sc_conn {
     struct sc_conn_auth *auth;     /* identity; NULL when auth is off */
     uint32_t move_idx;             /* 1 + index in the move queue, or 0 */
     uint32_t flush_idx;            /* 1 + index in srv->flush, or 0 */
+    uint32_t rl_tokens;            /* request budget, thousandths */
+    uint32_t rl_ms;                /* when it was last refilled */
     uint16_t close_code;           /* nonzero: close at next writeable */
     unsigned established : 1;
     unsigned want_ping : 1;

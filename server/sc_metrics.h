@@ -27,6 +27,7 @@ enum sc_err_kind {
     SC_ERR_FORBIDDEN,        /* channel not allowed for this connection */
     SC_ERR_ORIGIN,           /* upgrade refused: Origin not allowed */
     SC_ERR_TOKEN_EXPIRED,
+    SC_ERR_RATE_LIMITED,
     SC_ERR_KINDS
 };
 

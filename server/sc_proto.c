@@ -10,7 +10,7 @@
 
 static const char *const perr_codes[] = {
     "ok", "bad_json", "bad_request", "unknown_op", "bad_channel",
-    "too_many_channels", "unauthorized", "forbidden",
+    "too_many_channels", "unauthorized", "forbidden", "rate_limited",
 };
 
 const char *sc_perr_code(enum sc_perr e)

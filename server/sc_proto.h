@@ -21,6 +21,7 @@ enum sc_perr {
     SC_PERR_TOO_MANY_CHANNELS,
     SC_PERR_UNAUTHORIZED,
     SC_PERR_FORBIDDEN,
+    SC_PERR_RATE_LIMITED,
 };
 
 struct sc_proto_limits {

@@ -350,8 +350,11 @@ static int server_lws_create(struct sc_server *srv)
     info.timeout_secs = (unsigned)srv->cfg->handshake_timeout;
     info.timeout_secs_ah_idle = (unsigned)srv->cfg->handshake_timeout;
     info.retry_and_idle_policy = &no_validity;
-    info.max_http_header_pool = 256;
-    info.max_http_header_data = 8192;
+    /* Header buffers are taken per connection still in its handshake and
+     * given back after; a pool this deep lets honest clients through while
+     * thousands of slow ones hold theirs until the handshake timeout. */
+    info.max_http_header_pool = (unsigned short)srv->cfg->max_handshakes;
+    info.max_http_header_data = 4096;
     info.vhost_name = "shardcast";
     if (srv->cfg->tls_cert) {
         /* wss:// and https:// on the same port, through lws and OpenSSL. */

@@ -118,3 +118,22 @@ test('a bad ?channels= list is refused at the handshake with 400', async () => {
   await assert.rejects(d.opened, (e) => e.status === 404);
   await bystanderStillServed();
 });
+
+test('a request flood is answered rate_limited, and the connection recovers', async () => {
+  const c = client(node.url);
+  await c.opened;
+  for (let i = 0; i < 200; i++) c.send(JSON.stringify({ op: 'ping', id: i }));
+  const replies = [];
+  for (let i = 0; i < 200; i++) replies.push(await c.next((m) => m.op === 'ok' || m.op === 'error'));
+  const limited = replies.filter((r) => r.code === 'rate_limited').length;
+  const ok = replies.filter((r) => r.op === 'ok').length;
+  // The default allows 50 per second with a burst of 50.
+  assert.ok(ok >= 50 && ok < 80, `${ok} answered ok`);
+  assert.equal(ok + limited, 200);
+  await new Promise((r) => setTimeout(r, 1100));
+  await usable(c);
+  await bystanderStillServed();
+  const m = await node.metrics();
+  assert.ok(m['shardcast_errors_total{kind="rate_limited"}'] >= 100);
+  c.terminate();
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startRedis, startNode, client, waitFor, sleep } from './harness.mjs';
 
 let redis, node;
-before(async () => { redis = await startRedis(); node = await startNode(redis); });
+before(async () => { redis = await startRedis(); node = await startNode(redis, ['--max-requests-per-second', '1000']); });
 after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
 
 const numsub = async (ch) => Number((await redis.cli('PUBSUB', 'NUMSUB', ch)).split('\n')[1]);
