@@ -161,6 +161,8 @@ static void on_cas_read(redisAsyncContext *ac, void *reply, void *privdata)
     if (x->op == CAS_REMOVE_DEAD && rep->integer > 0)
         goto abort;
     changed = cas_apply(x, x->map);
+    if (changed < 0)
+        SC_LOG(SC_LOG_ERROR, "cluster: cannot change the map (%s)", strerror(-changed));
     if (changed <= 0 || sc_shardmap_set_epoch(x->map, sc_shardmap_epoch(x->map) + 1) < 0 ||
         sc_shardmap_encode(x->map, &enc, &enclen) < 0)
         goto abort;
@@ -472,6 +474,8 @@ int sc_cluster_start(struct sc_server *srv, struct sc_cluster **out)
     c->started_ms = wall_ms();
     if (cfg->advertise_url)
         snprintf(c->url, sizeof(c->url), "%s", cfg->advertise_url);
+    else if (cfg->host && strchr(cfg->host, ':'))
+        snprintf(c->url, sizeof(c->url), "ws://[%s]:%ld/ws", cfg->host, cfg->port);
     else
         snprintf(c->url, sizeof(c->url), "ws://%s:%ld/ws",
                  cfg->host && strcmp(cfg->host, "0.0.0.0") ? cfg->host : "127.0.0.1",

@@ -316,6 +316,17 @@ bad:
     return -EINVAL;
 }
 
+/* The shard map's own rule for URLs (shard/sc_shard.h): printable ASCII
+ * without quote and backslash. A URL it would refuse must stop the node
+ * here, not leave it running outside the map. */
+static int url_chars_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7E || *s == '"' || *s == '\\')
+            return 0;
+    return 1;
+}
+
 /* Shard ids and prefixes end up in Redis key names and URLs: keep them to
  * a plain alphabet. The URL must be one a browser can open. */
 static int config_check_cluster(const struct sc_config *cfg, char *err, size_t errlen)
@@ -337,7 +348,7 @@ static int config_check_cluster(const struct sc_config *cfg, char *err, size_t e
     }
     if (cfg->advertise_url &&
         ((strncmp(cfg->advertise_url, "ws://", 5) && strncmp(cfg->advertise_url, "wss://", 6)) ||
-         strlen(cfg->advertise_url) > 255 || strpbrk(cfg->advertise_url, " \"\\"))) {
+         strlen(cfg->advertise_url) > 255 || !url_chars_ok(cfg->advertise_url))) {
         snprintf(err, errlen, "advertise-url: expected ws://... or wss://..., at most 255 "
                  "bytes, got '%.80s'", cfg->advertise_url);
         return -EINVAL;

@@ -127,6 +127,9 @@ void sc_base64_append(struct sc_buf *b, const void *data, size_t len)
     size_t out = (len + 2) / 3 * 4, i;
     char *o;
 
+    if (len == 0)
+        return; /* a fresh buffer has no storage to point into */
+
     if (sc_buf_reserve(b, out) < 0)
         return;
     o = b->data + b->len;
