@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sc_log.h"
+#include "sc_redis_url.h"
 
 #ifndef SC_VERSION
 #define SC_VERSION "dev"
@@ -263,57 +264,28 @@ static int config_read_file(struct sc_config *cfg, const char *path,
     return rc;
 }
 
-static char *dup_range(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, p, n);
-        s[n] = 0;
-    }
-    return s;
-}
-
-/* redis://[[user]:password@]host[:port][/db] -> host, port, credentials.
- * The db number is accepted and ignored: Pub/Sub is not per database. */
+/* The node keeps host, port and credentials apart from the URL text. */
 static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
 {
-    const char *u = cfg->redis_url, *at, *host, *colon, *end;
+    struct sc_redis_url u;
+    int rc = sc_redis_url_parse(cfg->redis_url, &u);
 
-    if (strncmp(u, "redis://", 8) != 0)
-        goto bad;
-    u += 8;
-    end = u + strcspn(u, "/");
-    at = memchr(u, '@', (size_t)(end - u));
-    host = u;
-    if (at) {
-        colon = memchr(u, ':', (size_t)(at - u));
-        if (!colon)
-            goto bad;
-        if (colon > u)
-            cfg->redis_user = dup_range(u, (size_t)(colon - u));
-        cfg->redis_password = dup_range(colon + 1, (size_t)(at - colon - 1));
-        host = at + 1;
+    if (rc < 0) {
+        snprintf(err, errlen, "redis: %s, got '%.100s'",
+                 rc == -ENOMEM ? "out of memory"
+                               : "expected redis://[[user]:password@]host[:port]",
+                 cfg->redis_url);
+        return -EINVAL;
     }
-    colon = memchr(host, ':', (size_t)(end - host));
-    cfg->redis_port = 6379;
-    if (colon) {
-        char *e;
-        errno = 0;
-        long p = strtol(colon + 1, &e, 10);
-        if (errno || e != end || p < 1 || p > 65535)
-            goto bad;
-        cfg->redis_port = p;
-    } else {
-        colon = end;
+    if (!(cfg->redis_host = strdup(u.host))) {
+        sc_redis_url_free(&u);
+        snprintf(err, errlen, "out of memory");
+        return -EINVAL;
     }
-    if (colon == host)
-        goto bad;
-    cfg->redis_host = dup_range(host, (size_t)(colon - host));
+    cfg->redis_port = u.port;
+    cfg->redis_user = u.user;          /* ownership moves to cfg */
+    cfg->redis_password = u.password;
     return 0;
-bad:
-    snprintf(err, errlen, "redis: expected redis://[[user]:password@]host[:port], got '%.100s'",
-             cfg->redis_url);
-    return -EINVAL;
 }
 
 /* The shard map's own rule for URLs (shard/sc_shard.h): printable ASCII

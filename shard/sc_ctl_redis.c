@@ -8,85 +8,23 @@
 #include <string.h>
 #include <sys/time.h>
 
-static char *dup_range(const char *p, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	if (s) {
-		memcpy(s, p, n);
-		s[n] = 0;
-	}
-	return s;
-}
-
-/* Credentials part "[user]:password" of [u, at). Returns 0, -EINVAL or
- * -ENOMEM. */
-static int parse_userinfo(const char *u, const char *at,
-			  struct sc_ctl_target *t)
-{
-	const char *colon = memchr(u, ':', (size_t)(at - u));
-
-	if (!colon)
-		return -EINVAL;
-	if (colon > u && !(t->user = dup_range(u, (size_t)(colon - u))))
-		return -ENOMEM;
-	if (!(t->password = dup_range(colon + 1, (size_t)(at - colon - 1))))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Same grammar as the node's --redis (server/sc_config.c), so that an
- * operator can paste the node's URL. */
 int sc_ctl_target_parse(const char *url, struct sc_ctl_target *t, char *err,
 			size_t errlen)
 {
-	const char *u, *end, *at, *host, *colon;
-	int rc = -EINVAL;
+	int rc = sc_redis_url_parse(url, t);
 
-	if (strncmp(url, "redis://", 8) != 0)
-		goto bad;
-	u = url + 8;
-	end = u + strcspn(u, "/");
-	at = memchr(u, '@', (size_t)(end - u));
-	host = u;
-	if (at) {
-		if ((rc = parse_userinfo(u, at, t)) < 0)
-			goto bad;
-		host = at + 1;
-	}
-	colon = memchr(host, ':', (size_t)(end - host));
-	t->port = 6379;
-	if (colon) {
-		char *e;
-		errno = 0;
-		long p = strtol(colon + 1, &e, 10);
-		if (errno || e != end || colon + 1 == end || p < 1 || p > 65535)
-			goto bad;
-		t->port = (int)p;
-	} else {
-		colon = end;
-	}
-	if (colon == host || (size_t)(colon - host) >= sizeof(t->host))
-		goto bad;
-	memcpy(t->host, host, (size_t)(colon - host));
-	t->host[colon - host] = 0;
-	return 0;
-bad:
-	sc_ctl_target_free(t);
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
-	else
+	else if (rc < 0)
 		snprintf(err, errlen,
 			 "--redis: expected redis://[[user]:password@]host[:port], got '%.100s'",
 			 url);
-	return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	return rc;
 }
 
 void sc_ctl_target_free(struct sc_ctl_target *t)
 {
-	free(t->user);
-	free(t->password);
-	t->user = t->password = NULL;
+	sc_redis_url_free(t);
 }
 
 static struct timeval ms_to_tv(long ms)

@@ -13,12 +13,10 @@
 #include <hiredis/hiredis.h>
 
 /* Where to connect, as parsed from redis://[[user]:password@]host[:port][/db]. */
-struct sc_ctl_target {
-	char host[256];
-	int port;
-	char *user;     /* NULL unless given; owned */
-	char *password; /* NULL unless given; owned */
-};
+#include "sc_redis_url.h"
+
+/* Where shardctl connects: the node's own --redis grammar. */
+#define sc_ctl_target sc_redis_url
 
 struct sc_ctl_redis {
 	struct sc_ctl_target target;
