@@ -97,7 +97,8 @@ static int route_hello(struct sc_cluster *c, struct sc_conn *conn)
 
     for (size_t i = 0; shards && i < n; i++) {
         const struct sc_shard *s = sc_shardmap_at(c->map, i);
-        json_array_append_new(shards, json_pack("{s:s,s:s}", "id", s->id, "url", s->url));
+        json_array_append_new(shards, json_pack("{s:s,s:s,s:i}", "id", s->id, "url", s->url,
+                                                "weight", (int)s->weight));
     }
     return send_json(conn, json_pack("{s:s,s:s,s:s,s:I,s:o}", "op", "hello", "shard",
                                      c->srv->cfg->shard_id, "key", conn->key, "epoch",

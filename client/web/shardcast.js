@@ -4,6 +4,8 @@
 // and in Node 20; anything environment-specific (the WebSocket constructor,
 // timers, randomness) can be injected so tests control time and sockets.
 
+import { ownerOf } from './shardhash.js';
+
 /** Defaults; every one can be overridden in connect()'s options. Times in ms. */
 export const DEFAULTS = Object.freeze({
   // Backoff window of the first reconnect; each failed attempt doubles it.
@@ -84,6 +86,7 @@ export class ShardcastClient {
     this._random = random;
     this._entryUrl = this.url;
     this._known = []; // other shards' urls, from the last hello
+    this._shards = []; // the shard list of the last hello: {id, url, weight}
     this._subs = new Map(); // channel or pattern -> Set of handlers
     this._listeners = new Map(); // event name -> Set of listeners
     this._pending = new Map(); // request id -> {op, channels, batch}
@@ -347,16 +350,35 @@ export class ShardcastClient {
       this._entryUrl = withKey(this._entryUrl, this.key);
     }
     if (Array.isArray(hello.shards)) {
-      this._known = hello.shards
-        .filter((s) => s && typeof s.url === 'string')
+      this._shards = hello.shards.filter((s) => s && typeof s.url === 'string' && typeof s.id === 'string');
+      this._known = this._shards
         .map((s) => { try { return withKey(s.url, this.key); } catch { return null; } })
         .filter(Boolean);
+    }
+  }
+
+  // The shard that owns our key once the one at `failed` is gone, by the
+  // same rendezvous hashing the nodes use (shardhash.js): removing a shard
+  // hands each of its keys to that key's next-best shard, so this is where
+  // the cluster will send us anyway, without a redirect. null if unknown.
+  _ownerWithout(failed) {
+    if (this.key === null || this.key === undefined || !this._shards?.length) return null;
+    const live = this._shards.filter((s) => {
+      try { return withKey(s.url, this.key) !== failed; } catch { return false; }
+    });
+    try {
+      const owner = live.length ? ownerOf(this.key, live.map((s) => ({ id: s.id, url: s.url, weight: s.weight ?? 1 }))) : null;
+      return owner ? withKey(owner.url, this.key) : null;
+    } catch {
+      return null; // a map this client cannot hash (an unknown id form): fall back
     }
   }
 
   // After a connection that never opened: the entry point first, then each
   // known shard in turn, so one dead node is not retried forever.
   _nextCandidate() {
+    const owner = this._ownerWithout(this.url);
+    if (owner) return owner;
     const all = [...new Set([this._entryUrl, ...this._known])];
     const i = all.indexOf(this.url);
     return i < 0 ? all[0] : all[(i + 1) % all.length];
