@@ -5,17 +5,36 @@
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "sc_config.h"
 #include "sc_log.h"
 #include "sc_server.h"
 
-/* Route lws's own messages through our log, errors and warnings only. */
+/* Route lws's own messages through our log, errors and warnings only. A
+ * line that repeats (lws logs every failed accept() when file descriptors
+ * run out) is printed once a second with a count, not thousands of times. */
 static void lws_log_bridge(int level, const char *line)
 {
-    SC_LOG(level == LLL_ERR ? SC_LOG_ERROR : SC_LOG_WARN, "lws: %.*s",
-           (int)strcspn(line, "\n"), line);
+    static char last[200];
+    static unsigned long repeats;
+    static time_t last_at;
+    int n = (int)strcspn(line, "\n");
+    time_t now = time(NULL);
+
+    if (n < (int)sizeof(last) && (int)strlen(last) == n && !strncmp(last, line, (size_t)n) &&
+        now == last_at) {
+        repeats++;
+        return;
+    }
+    if (repeats)
+        SC_LOG(SC_LOG_WARN, "lws: (last message repeated %lu more times)", repeats);
+    repeats = 0;
+    last_at = now;
+    snprintf(last, sizeof(last), "%.*s", n < (int)sizeof(last) ? n : 0, line);
+    SC_LOG(level == LLL_ERR ? SC_LOG_ERROR : SC_LOG_WARN, "lws: %.*s", n, line);
 }
 
 int main(int argc, char **argv)
