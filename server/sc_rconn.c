@@ -4,6 +4,7 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/hiredis.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -153,6 +154,13 @@ void sc_rconn_answered(struct sc_rconn *c)
     c->ops->up(c);
 }
 
+static int rconn_unread(const struct sc_rconn *c)
+{
+    int n = 0;
+
+    return c->ac && ioctl(c->ac->c.fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Every redis-ping-interval: bound the connect time, and probe a
  * connection that is up. A probe unanswered for redis-timeout means Redis
  * is stuck (stopped, swapping, or a dead path TCP has not noticed). */
@@ -165,7 +173,11 @@ static void on_live_timer(uv_timer_t *t)
     if (c->state == SC_RCONN_CONNECTING && now - c->since_ms >= timeout) {
         sc_rconn_drop(c, "connect timed out");
     } else if (c->state == SC_RCONN_UP) {
-        if (c->probe_out && now - c->since_ms >= timeout)
+        /* A Redis that is sending (a backlog ahead of the probe's answer)
+         * is alive; so is one whose answer waits unread in our socket after
+         * a long loop iteration (timers run before reads). */
+        if (c->probe_out && now - c->since_ms >= timeout &&
+            now - c->last_rx_ms >= timeout && !rconn_unread(c))
             sc_rconn_drop(c, "no answer within redis-timeout");
         else if (!c->probe_out)
             send_probe(c);

@@ -50,6 +50,7 @@ struct sc_rconn {
     unsigned attempt;        /* failed tries since last up */
     uint64_t since_ms;       /* connect started, or probe sent */
     int probe_out;
+    uint64_t last_rx_ms;     /* when anything last arrived from Redis */
     int ever_up;
     uint64_t reconnects;     /* times up again after a loss */
     uint64_t rng;
@@ -64,6 +65,13 @@ int sc_rconn_start(struct sc_rconn *c, uv_loop_t *loop,
 
 /* The owner's probe was answered. */
 void sc_rconn_answered(struct sc_rconn *c);
+
+/* Something arrived from Redis: it is alive, even if the probe's answer is
+ * still queued behind a backlog of messages. */
+static inline void sc_rconn_heard(struct sc_rconn *c, uint64_t now_ms)
+{
+    c->last_rx_ms = now_ms;
+}
 
 /* Give up on the current connection (not from inside a hiredis callback:
  * there use redisAsyncDisconnect). The lost callback runs; a retry is

@@ -92,6 +92,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
     if (!rep || r->conn.ac != ac || r->conn.state == SC_RCONN_CLOSED)
         return;
+    sc_rconn_heard(&r->conn, uv_now(r->srv->loop));
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
         rep->element[0]->type != REDIS_REPLY_STRING ||
         rep->element[1]->type != REDIS_REPLY_STRING)
