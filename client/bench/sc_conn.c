@@ -469,7 +469,8 @@ int sc_conns_settled(const struct sc_conns *c)
 }
 
 /* Contract: deliveries the subscribed connections should get when
- * `published` messages went out round-robin over the channels. */
+ * `published` messages went out over the channels (round-robin or
+ * --random). */
 uint64_t sc_conns_expected(const struct sc_conns *c, uint64_t published)
 {
     uint32_t per = c->o->per_conn, i, j;
@@ -479,8 +480,8 @@ uint64_t sc_conns_expected(const struct sc_conns *c, uint64_t published)
         if (!c->v[i].ready)
             continue;
         for (j = 0; j < per; j++)
-            sum += sc_published_on(published, c->o->nchan,
-                                   c->subs[(size_t)i * per + j].chan);
+            sum += sc_opts_published_on(c->o, published,
+                                        c->subs[(size_t)i * per + j].chan);
     }
     return sum;
 }
@@ -501,7 +502,7 @@ void sc_conns_account(struct sc_conns *c, uint64_t published)
             continue;
         for (j = 0; j < per; j++) {
             s = &c->subs[(size_t)i * per + j];
-            exp = sc_published_on(published, c->o->nchan, s->chan);
+            exp = sc_opts_published_on(c->o, published, s->chan);
             r->expected += exp;
             r->received += s->recv;
             r->lost += exp > s->recv ? exp - s->recv : 0;

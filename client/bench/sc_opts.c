@@ -68,6 +68,9 @@ static const char usage[] =
 "Publishing (round-robin over the channels):\n"
 "  -r, --rate R               messages per second in total, 0 = as fast as\n"
 "                             the pipeline allows (default 1000)\n"
+"  --random                   random channel order: each round still publishes\n"
+"                             once to every channel, but in a scrambled order\n"
+"                             that changes every round (loss stays exact)\n"
 "  -d, --duration SEC         publish for SEC seconds (default 5; 0 = none)\n"
 "  -n, --count N              publish exactly N messages instead\n"
 "  -s, --size BYTES           payload size, >= 42 (default 64)\n"
@@ -97,6 +100,7 @@ enum {
     OPT_SRC, OPT_CRATE, OPT_PENDING, OPT_CTIMEOUT, OPT_FORK, OPT_RCVBUF,
     OPT_MAXMSG, OPT_PERCONN, OPT_SUBS, OPT_PREFIX, OPT_NUMSUB, OPT_SETTLE,
     OPT_PIPELINE, OPT_HOLD, OPT_DRAIN, OPT_SPID, OPT_RPID, OPT_LABEL, OPT_JSON,
+    OPT_RANDOM,
 };
 
 static const struct option longopts[] = {
@@ -120,6 +124,7 @@ static const struct option longopts[] = {
     {"numsub-min", required_argument, NULL, OPT_NUMSUB},
     {"settle", required_argument, NULL, OPT_SETTLE},
     {"rate", required_argument, NULL, 'r'},
+    {"random", no_argument, NULL, OPT_RANDOM},
     {"duration", required_argument, NULL, 'd'},
     {"count", required_argument, NULL, 'n'},
     {"size", required_argument, NULL, 's'},
@@ -400,6 +405,7 @@ static int apply(struct sc_opts *o, int c, const char *arg)
     case OPT_NUMSUB: return get_u32("numsub-min", arg, 0, 1000000, &o->numsub_min);
     case OPT_SETTLE: return get_double("settle", arg, 0, 3600, &o->settle);
     case 'r': return get_double("rate", arg, 0, 1e8, &o->rate);
+    case OPT_RANDOM: o->random_order = 1; return 0;
     case 'd': return get_double("duration", arg, 0, 86400, &o->duration);
     case 'n': o->by_count = 1; return get_u64("count", arg, 0, UINT32_MAX, &o->count);
     case 's': return get_u32("size", arg, SC_PAYLOAD_MIN, 64u << 20, &o->size);
@@ -442,6 +448,88 @@ static int defaults(struct sc_opts *o)
     return 0;
 }
 
+/* Contract: splitmix64's finaliser: a well-mixed 64-bit hash of z. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Contract: the inverse of a modulo n (gcd(a, n) must be 1); 0 when n is 1. */
+static uint32_t inverse_mod(uint32_t a, uint32_t n)
+{
+    int64_t t = 0, nt = 1, r = n, nr = a, q, tmp;
+
+    while (nr) {
+        q = r / nr;
+        tmp = t - q * nt; t = nt; nt = tmp;
+        tmp = r - q * nr; r = nr; nr = tmp;
+    }
+    return (uint32_t)(t < 0 ? t + n : t) % n;
+}
+
+static uint32_t gcd_u32(uint32_t a, uint32_t b)
+{
+    while (b) {
+        uint32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Contract: picks the multiplier of the --random permutation, pos -> (a *
+ * pos + offset(round)) mod nchan: near nchan / golden ratio (consecutive
+ * messages land far apart), jittered by the run tag, coprime with nchan. */
+static void choose_perm(struct sc_opts *o)
+{
+    uint32_t n = o->nchan, a;
+
+    a = (uint32_t)((double)n * 0.6180339887498949);
+    a += (uint32_t)(mix64(o->tag) % (n / 16 + 1));
+    a %= n;
+    while (n > 1 && (a == 0 || gcd_u32(a, n) != 1))
+        a = (a + 1) % n;
+    o->perm_a = a;
+    o->perm_ainv = inverse_mod(a, n);
+}
+
+/* Contract: the offset of round r's permutation, in [0, nchan). */
+static uint32_t round_offset(const struct sc_opts *o, uint64_t round)
+{
+    return (uint32_t)(mix64(((uint64_t)o->tag << 32) ^ round) % o->nchan);
+}
+
+/* Contract: the channel of publish number k. Round-robin: k mod nchan.
+ * --random: round k / nchan visits every channel once, position k mod
+ * nchan going to (a * pos + offset(round)) mod nchan, a bijection, so
+ * sequence k / nchan + 1 still rises by one per channel and round. */
+uint32_t sc_opts_pub_chan(const struct sc_opts *o, uint64_t k)
+{
+    uint32_t n = o->nchan;
+    uint64_t pos = k % n;
+
+    if (!o->random_order)
+        return (uint32_t)pos;
+    return (uint32_t)(((uint64_t)o->perm_a * pos + round_offset(o, k / n)) % n);
+}
+
+/* Contract: how many of the first `total` publishes went to chan, in either
+ * order. */
+uint64_t sc_opts_published_on(const struct sc_opts *o, uint64_t total,
+                              uint32_t chan)
+{
+    uint32_t n = o->nchan, off;
+    uint64_t pos;
+
+    if (!o->random_order)
+        return sc_published_on(total, n, chan);
+    off = round_offset(o, total / n);
+    pos = (uint64_t)o->perm_ainv * ((chan + (uint64_t)n - off) % n) % n;
+    return total / n + (pos < total % n ? 1 : 0);
+}
+
 /* Contract: cross-option checks and derived values, after all options. */
 static int finish(struct sc_opts *o)
 {
@@ -467,6 +555,7 @@ static int finish(struct sc_opts *o)
     o->nchan = (uint32_t)((slots + o->subs_per_chan - 1) / o->subs_per_chan);
     if (o->forks > o->conns)
         return bad("fork", "more processes than connections", "");
+    choose_perm(o);
     /* A count, once known, is published in full even when the publisher
      * falls behind its schedule: the report then shows the rate achieved.
      * Only an unthrottled run without a count is bounded by time. */

@@ -38,6 +38,8 @@ struct sc_opts {
     double settle;
     /* publishing */
     double rate;
+    int random_order;              /* --random: channel order scrambled per round */
+    uint32_t perm_a, perm_ainv;    /* derived: the round's bijection on channels */
     double duration;
     uint64_t count;                /* derived from rate*duration unless given */
     int by_count;
@@ -61,6 +63,9 @@ int sc_opts_parse(struct sc_opts *o, int argc, char **argv);
 void sc_opts_free(struct sc_opts *o);
 size_t sc_opts_channel_name(const struct sc_opts *o, uint32_t chan, char *out,
                             size_t cap);
+uint32_t sc_opts_pub_chan(const struct sc_opts *o, uint64_t k);
+uint64_t sc_opts_published_on(const struct sc_opts *o, uint64_t total,
+                              uint32_t chan);
 int sc_opts_expand(const struct sc_opts *o, const char *tmpl, uint32_t conn,
                    char *out, size_t cap);
 

@@ -223,8 +223,8 @@ static int flush_out(struct sc_pub *p)
     return 0;
 }
 
-/* Contract: appends PUBLISH number k (channel k mod nchan, sequence
- * k / nchan + 1) stamped with ts; -ENOMEM when the buffer cannot grow. */
+/* Contract: appends PUBLISH number k (channel sc_opts_pub_chan(k), k mod
+ * nchan unless --random; sequence k / nchan + 1) stamped with ts; -ENOMEM when the buffer cannot grow. */
 static int append_publish(struct sc_pub *p, uint64_t k, uint64_t ts)
 {
     struct sc_stamp st = {.tag = p->o->tag, .ts = ts};
@@ -233,7 +233,7 @@ static int append_publish(struct sc_pub *p, uint64_t k, uint64_t ts)
     char name[96];
     char *nb;
 
-    st.chan = (uint32_t)(k % p->o->nchan);
+    st.chan = sc_opts_pub_chan(p->o, k);
     st.seq = (uint32_t)(k / p->o->nchan + 1);
     sc_payload_write(p->payload, SC_PAYLOAD_MIN, &st);
     lens[1] = sc_opts_channel_name(p->o, st.chan, name, sizeof(name));

@@ -317,8 +317,10 @@ void sc_report_json(const struct sc_report *r, const struct sc_opts *o, FILE *f)
     fprintf(f, "],\"path\":");
     json_str(f, o->resp ? "" : o->path);
     fprintf(f, ",\"conns\":%u,\"channels\":%u,\"channels_per_conn\":%u,"
-            "\"subs_per_channel\":%u,\"rate\":%.1f,\"size\":%u",
-            o->conns, o->nchan, o->per_conn, o->subs_per_chan, o->rate, o->size);
+            "\"subs_per_channel\":%u,\"rate\":%.1f,\"size\":%u,"
+            "\"order\":\"%s\"",
+            o->conns, o->nchan, o->per_conn, o->subs_per_chan, o->rate, o->size,
+            o->random_order ? "random" : "round-robin");
     json_connections(r, o, &d, f);
     fprintf(f, ",\"published\":{\"count\":%lu,\"secs\":%.3f,\"rate\":%.1f,"
             "\"errors\":%lu,\"redis_receivers_per_msg\":%.2f}",
@@ -326,11 +328,11 @@ void sc_report_json(const struct sc_report *r, const struct sc_opts *o, FILE *f)
             per((double)r->published, d.pub_s), (unsigned long)r->pub_errors,
             per((double)r->pub_receivers, (double)r->pub_replies));
     fprintf(f, ",\"deliveries\":{\"expected\":%lu,\"received\":%lu,\"lost\":%lu,"
-            "\"duplicated\":%lu,\"per_sec\":%.0f,\"foreign\":%lu,"
-            "\"unexpected_channel\":%lu}",
+            "\"duplicated\":%lu,\"per_sec\":%.0f,\"secs\":%.3f,"
+            "\"foreign\":%lu,\"unexpected_channel\":%lu}",
             (unsigned long)r->expected, (unsigned long)r->received,
             (unsigned long)r->lost, (unsigned long)r->dup,
-            per((double)r->received, d.deliv_s), (unsigned long)r->foreign,
+            per((double)r->received, d.deliv_s), d.deliv_s, (unsigned long)r->foreign,
             (unsigned long)r->unexpected);
     fprintf(f, ",\"frames\":{\"acks\":%lu,\"errors\":%lu,\"missed\":%lu,"
             "\"other\":%lu,\"pings\":%lu}", (unsigned long)r->acks,

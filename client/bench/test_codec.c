@@ -247,6 +247,44 @@ static void test_options(void **state)
     sc_opts_free(&o);
 }
 
+/* --random: every round publishes once to each channel, the sequence of a
+ * channel rises by one per round, and sc_opts_published_on matches what
+ * was published after any number of messages. */
+static void test_random_order(void **state)
+{
+    static const char *sizes[] = {"1", "2", "7", "10", "64", "997", "1000"};
+    const char *args[] = {"-c", NULL, "--subs-per-channel", "1", "--random", NULL};
+    uint32_t s, n, k, total, *count, *seq, ch, differ;
+    struct sc_opts o;
+
+    (void)state;
+    for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        args[1] = sizes[s];
+        assert_int_equal(parse(&o, args), 0);
+        n = o.nchan;
+        assert_int_equal(n, (uint32_t)atoi(sizes[s]));
+        count = calloc(n, sizeof(*count));
+        seq = calloc(n, sizeof(*seq));
+        differ = 0;
+        for (k = 0, total = 3 * n + n / 2 + 1; k < total; k++) {
+            ch = sc_opts_pub_chan(&o, k);
+            assert_true(ch < n);
+            assert_int_equal(seq[ch] + 1, k / n + 1);
+            seq[ch] = k / n + 1;
+            count[ch]++;
+            differ += ch != k % n;
+            if (k % 7 == 0 || k + 1 == total)
+                for (ch = 0; ch < n; ch++)
+                    assert_int_equal(sc_opts_published_on(&o, k + 1, ch), count[ch]);
+        }
+        if (n > 2)
+            assert_true(differ > 0);
+        free(count);
+        free(seq);
+        sc_opts_free(&o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_payload_and_frames),
         cmocka_unit_test(test_channel_layout),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_random_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
