@@ -14,12 +14,14 @@
 #include "sc_registry.h"
 #include "sc_server.h"
 
+enum { SC_LIST_NONE = 0, SC_LIST_ACTIVE, SC_LIST_PINGED };
+
 struct sc_conn {
     struct lws *wsi;
     struct sc_server *srv;
     struct sc_conn *lprev, *lnext; /* on srv->active or srv->pinged */
-    struct sc_conn_list *list;
-    uint64_t stamp_ms;             /* last traffic, or when pinged */
+    uint32_t stamp_ms;             /* last traffic, or when pinged (wraps) */
+    uint8_t list;                  /* SC_LIST_*: which of the two */
     struct sc_queue q;
     struct sc_sub **subs;
     uint32_t nsubs, capsubs;

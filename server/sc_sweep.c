@@ -8,9 +8,16 @@
  * are due and stops at the first that is not. */
 #include "sc_conn.h"
 
+/* Which list c is on: an index, not a pointer, to keep sc_conn small. */
+static struct sc_conn_list *conn_list(struct sc_conn *c)
+{
+    return c->list == SC_LIST_ACTIVE ? &c->srv->active
+           : c->list == SC_LIST_PINGED ? &c->srv->pinged : NULL;
+}
+
 static void list_remove(struct sc_conn *c)
 {
-    struct sc_conn_list *l = c->list;
+    struct sc_conn_list *l = conn_list(c);
 
     if (!l)
         return;
@@ -23,13 +30,13 @@ static void list_remove(struct sc_conn *c)
     else
         l->tail = c->lprev;
     l->count--;
-    c->list = NULL;
+    c->list = SC_LIST_NONE;
     c->lprev = c->lnext = NULL;
 }
 
 static void list_append(struct sc_conn_list *l, struct sc_conn *c)
 {
-    c->list = l;
+    c->list = l == &c->srv->active ? SC_LIST_ACTIVE : SC_LIST_PINGED;
     c->lnext = NULL;
     c->lprev = l->tail;
     if (l->tail)
@@ -44,10 +51,10 @@ void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms)
 {
     /* Traffic within the same millisecond changes nothing: skip the list
      * surgery on busy connections. */
-    if (c->list == &c->srv->active && c->stamp_ms == now_ms)
+    if (c->list == SC_LIST_ACTIVE && c->stamp_ms == (uint32_t)now_ms)
         return;
     list_remove(c);
-    c->stamp_ms = now_ms;
+    c->stamp_ms = (uint32_t)now_ms;
     list_append(&c->srv->active, c);
 }
 
@@ -63,14 +70,15 @@ void sc_sweep_run(struct sc_server *srv, uint64_t now_ms)
     uint64_t pong_ms = (uint64_t)srv->cfg->pong_timeout * 1000;
     struct sc_conn *c;
 
-    while ((c = srv->pinged.head) && now_ms - c->stamp_ms >= pong_ms) {
+    /* uint32 milliseconds wrap every 49 days; the differences stay right. */
+    while ((c = srv->pinged.head) && (uint32_t)((uint32_t)now_ms - c->stamp_ms) >= pong_ms) {
         list_remove(c);
         srv->metrics.errors[SC_ERR_PING_TIMEOUT]++;
         sc_conn_close(c, 4101);
     }
-    while ((c = srv->active.head) && now_ms - c->stamp_ms >= ping_ms) {
+    while ((c = srv->active.head) && (uint32_t)((uint32_t)now_ms - c->stamp_ms) >= ping_ms) {
         list_remove(c);
-        c->stamp_ms = now_ms;
+        c->stamp_ms = (uint32_t)now_ms;
         list_append(&srv->pinged, c);
         if (!c->close_code) {
             c->want_ping = 1;
