@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "sc_acl.h"
@@ -315,6 +316,24 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
     return 0;
 }
 
+/* accept() has just returned fd. At the ceiling the process is about to
+ * run out of descriptors: refuse this one now (lws closes it) so that the
+ * next accept() does not fail with EMFILE, which lws 4.1 retries at once,
+ * forever, with the listener still readable. */
+static int http_filter_fd(struct sc_server *srv, int fd)
+{
+    static const char full[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                               "Content-Type: text/plain\r\nContent-Length: 32\r\n"
+                               "Connection: close\r\n\r\nnode is at its connection limit\n";
+
+    if (fd < srv->fd_ceiling)
+        return 0;
+    /* Best effort: the socket is new, its send buffer empty. */
+    (void)!send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    srv->metrics.errors[SC_ERR_REJECTED_FULL]++;
+    return 1;
+}
+
 int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
                      void *user, void *in, size_t len)
 {
@@ -323,6 +342,8 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     (void)user;
     (void)len;
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return http_filter_fd(server_of(wsi), (int)(intptr_t)in);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return sc_http_confirm_upgrade(wsi, in);
     case LWS_CALLBACK_HTTP:

@@ -66,7 +66,9 @@ void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
     g->patterns = srv->reg.npatterns;
     gauges_add_list(&srv->active, &g->queued_bytes);
     gauges_add_list(&srv->pinged, &g->queued_bytes);
-    g->redis_up = sc_server_healthy(srv);
+    /* Redis's own state: during a stop /healthz says "stopping", but an
+     * alert on redis_up must not fire on every deploy. */
+    g->redis_up = srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP;
     if (srv->cluster) {
         g->clustered = 1;
         g->map_epoch = srv->cluster->epoch;
@@ -321,11 +323,18 @@ static void server_check_limits(struct sc_server *srv)
     usable = rl.rlim_cur > FD_RESERVE * 2 ? rl.rlim_cur - FD_RESERVE : rl.rlim_cur / 2;
     srv->max_conns = srv->cfg->max_connections ? (size_t)srv->cfg->max_connections
                                                : (size_t)usable;
-    if ((rlim_t)srv->max_conns > usable)
+    /* Sockets still in their handshake live between usable and the
+     * ceiling (they get a 503 at the upgrade); the fds above it are for
+     * Redis, libuv and files served, so accept() never meets EMFILE. */
+    srv->fd_ceiling = (int)(usable + (rl.rlim_cur - usable) / 2);
+    if ((rlim_t)srv->max_conns > usable) {
         SC_LOG(SC_LOG_WARN,
                "max-connections %zu exceeds what open files allow (%llu, %d kept in "
-               "reserve): raise `ulimit -n` or expect refused connections",
-               srv->max_conns, (unsigned long long)rl.rlim_cur, FD_RESERVE);
+               "reserve): serving at most %llu; raise `ulimit -n` for more",
+               srv->max_conns, (unsigned long long)rl.rlim_cur, FD_RESERVE,
+               (unsigned long long)usable);
+        srv->max_conns = (size_t)usable;
+    }
 }
 
 static int server_lws_create(struct sc_server *srv)

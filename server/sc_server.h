@@ -45,6 +45,7 @@ struct sc_server {
     struct sc_conn_list active, pinged;
     size_t nconns;
     size_t max_conns;      /* max-connections, or derived from open files */
+    int fd_ceiling;        /* an accepted socket at or above this fd is refused */
 
     /* Gathers several queued frames into one send. LWS_PRE in front. */
     unsigned char *scratch;
