@@ -33,10 +33,6 @@ struct name_ref {
 static int conn_schedule_flush(struct sc_conn *c);
 static void conn_unschedule_flush(struct sc_conn *c);
 
-size_t sc_conn_session_size(void)
-{
-    return sizeof(struct sc_conn);
-}
 
 static const char *close_text(uint16_t code)
 {

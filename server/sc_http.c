@@ -14,10 +14,6 @@
 #include "sc_log.h"
 #include "sc_redis.h"
 
-size_t sc_http_session_size(void)
-{
-    return 0;
-}
 
 static struct sc_server *server_of(struct lws *wsi)
 {

@@ -186,10 +186,6 @@ enum sc_redis_state sc_redis_state(const struct sc_redis *r)
     return (enum sc_redis_state)r->conn.state;
 }
 
-uint64_t sc_redis_reconnects(const struct sc_redis *r)
-{
-    return r->conn.reconnects;
-}
 
 static int batches_init(struct sc_redis *r, const struct sc_config *cfg)
 {

@@ -40,9 +40,6 @@ void sc_redis_kick(struct sc_redis *r);
 
 enum sc_redis_state sc_redis_state(const struct sc_redis *r);
 
-/* Times the connection came back after a loss. */
-uint64_t sc_redis_reconnects(const struct sc_redis *r);
-
 /* Leave Redis (unsubscribe everything, disconnect) and close every handle.
  * done(srv) runs once nothing of this module is left on the loop; the
  * module frees itself then. */

@@ -109,11 +109,10 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
                      void *user, void *in, size_t len);
 int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
                      void *user, void *in, size_t len);
-size_t sc_http_session_size(void);
 
-/* Admit or refuse a WebSocket upgrade (path, connection limit, ?channels=).
- * Returns 0 to admit, or 1 after writing the refusal (404, 400 or 503). */
+/* Admit or refuse a WebSocket upgrade (path, connection limit, Origin,
+ * ?token=, ?key=, ?channels=). Returns 0 to admit, or 1 after writing the
+ * refusal (400, 401, 403, 404 or 503). */
 int sc_http_confirm_upgrade(struct lws *wsi, const char *proto);
-size_t sc_conn_session_size(void);
 
 #endif
