@@ -476,6 +476,33 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
     return 0;
 }
 
+/* Append a fragment to c->rx, growing it by doubling up to max, so a
+ * client that stalls mid-message holds only what it actually sent.
+ * Returns 0, or -ENOMEM (c->rx unchanged). An empty fragment touches
+ * nothing: c->rx may still be NULL then, and NULL + 0 is undefined. */
+static int conn_rx_append(struct sc_conn *c, const char *in, size_t len, size_t max)
+{
+    size_t total = (size_t)c->rxlen + len;
+
+    if (!len)
+        return 0;
+    if (total > c->rxcap) {
+        size_t cap = c->rxcap ? (size_t)c->rxcap * 2 : 1024;
+        char *p;
+        while (cap < total)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        if (!(p = realloc(c->rx, cap)))
+            return -ENOMEM;
+        c->rx = p;
+        c->rxcap = (uint32_t)cap;
+    }
+    memcpy(c->rx + c->rxlen, in, len);
+    c->rxlen = (uint32_t)total;
+    return 0;
+}
+
 /* Reassemble fragments (lws also splits one frame into rx-buffer-sized
  * pieces) into c->rx, bounded by max-message-size; past it, 1009. */
 static int conn_receive(struct sc_conn *c, const char *in, size_t len)
@@ -501,27 +528,14 @@ static int conn_receive(struct sc_conn *c, const char *in, size_t len)
     }
     if (first && final)
         return conn_request(c, in, len);
-    if (total > c->rxcap) {
-        /* Grow by doubling up to the bound, so a client that stalls
-         * mid-message holds only what it actually sent. */
-        size_t cap = c->rxcap ? (size_t)c->rxcap * 2 : 1024;
-        char *p;
-        while (cap < total)
-            cap *= 2;
-        if (cap > max)
-            cap = max;
-        if (!(p = realloc(c->rx, cap))) {
-            c->srv->metrics.errors[SC_ERR_ALLOC]++;
-            return close_now(wsi, 1011);
-        }
-        c->rx = p;
-        c->rxcap = (uint32_t)cap;
+    if (conn_rx_append(c, in, len, max) < 0) {
+        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        return close_now(wsi, 1011);
     }
-    memcpy(c->rx + c->rxlen, in, len);
-    c->rxlen = (uint32_t)total;
     if (!final)
         return 0;
-    int rc = conn_request(c, c->rx, c->rxlen);
+    /* Every fragment may have been empty: then there is no buffer. */
+    int rc = conn_request(c, c->rx ? c->rx : "", c->rxlen);
     free(c->rx);
     c->rx = NULL;
     c->rxlen = c->rxcap = 0;
