@@ -2,6 +2,8 @@
 #include "sc_conn.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "sc_json.h"
 #include "sc_log.h"
 #include "sc_redis.h"
+#include "sc_rxgate.h"
 
 /* A channel name as (pointer, length): requests and URLs both feed the same
  * subscribe path through this. */
@@ -38,7 +41,9 @@ static const char *close_text(uint16_t code)
 {
     switch (code) {
     case 1001: return "going away";
+    case 1002: return "protocol error";
     case 1003: return "binary frames are not accepted";
+    case 1007: return "invalid UTF-8";
     case 1009: return "message too big";
     case 4100: return "slow consumer";
     case 4101: return "ping timeout";
@@ -77,6 +82,34 @@ void sc_conn_close(struct sc_conn *c, uint16_t code)
     /* A peer that reads nothing never lets us write the close frame; do not
      * keep its socket for longer than this. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+}
+
+/* After a protocol failure, once our close frame is out: end our side of
+ * the connection (RFC 6455 7.1.7) rather than wait for a close frame the
+ * read hook drops anyway. With TLS, close_notify goes first, so the end is
+ * not taken for a truncation. The socket stays open, its input read and
+ * dropped, until the client closes or the close grace passes, so no RST
+ * overtakes the frame. Only from WRITEABLE, and not while lws still holds
+ * part of the frame (it calls WRITEABLE again once that is out). */
+static void conn_half_close(struct sc_conn *c)
+{
+    if (lws_partial_buffered(c->wsi)) {
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    c->half_closed = 1;
+    if (c->tls && SSL_shutdown(lws_get_ssl(c->wsi)) < 0)
+        return; /* close_notify not out yet: a FIN now would cut it */
+    shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+}
+
+void sc_conn_fail(struct sc_conn *c, uint16_t code)
+{
+    c->failed = 1;
+    if (c->close_code)
+        lws_callback_on_writable(c->wsi); /* closing already: half-close */
+    else
+        sc_conn_close(c, code);
 }
 
 void sc_conn_close_after(struct sc_conn *c, uint16_t code)
@@ -290,8 +323,13 @@ static int conn_writeable(struct sc_conn *c)
     c->awaiting_writable = 0;
     if (c->close_code && c->close_after_queue && c->q.count)
         return conn_flush(c, 1);
-    if (c->close_code)
-        return c->close_sent ? 0 : conn_send_close(c);
+    if (c->close_code) {
+        if (!c->close_sent && conn_send_close(c) < 0)
+            return -1;
+        if (c->failed && !c->half_closed)
+            conn_half_close(c);
+        return 0;
+    }
     if (c->want_ping) {
         c->want_ping = 0;
         if (lws_write(c->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
@@ -504,7 +542,8 @@ static int conn_rx_append(struct sc_conn *c, const char *in, size_t len, size_t 
 }
 
 /* Reassemble fragments (lws also splits one frame into rx-buffer-sized
- * pieces) into c->rx, bounded by max-message-size; past it, 1009. */
+ * pieces) into c->rx, bounded by max-message-size; past it, 1009 (the read
+ * hook refuses such a message at its frame header already). */
 static int conn_receive(struct sc_conn *c, const char *in, size_t len)
 {
     struct lws *wsi = c->wsi;
@@ -592,6 +631,7 @@ static int conn_route(struct sc_conn *c)
 static int conn_established(struct sc_conn *c, struct lws *wsi)
 {
     struct sc_server *srv = lws_context_user(lws_get_context(wsi));
+    uint16_t code;
 
     memset(c, 0, sizeof(*c));
     c->wsi = wsi;
@@ -603,6 +643,11 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     srv->nconns++;
     srv->metrics.connections_total++;
     sc_sweep_touch(c, uv_now(srv->loop));
+    /* Its first frames may have come with the request, and one was bad. */
+    if ((code = sc_rxgate_bind(lws_get_socket_fd(wsi), c))) {
+        sc_conn_fail(c, code);
+        return 0;
+    }
     if (srv->stopping) {
         sc_conn_close(c, 1001);
         return 0;
@@ -620,6 +665,7 @@ static void conn_closed(struct sc_conn *c)
 
     if (!c->established)
         return;
+    sc_rxgate_unbind(lws_get_socket_fd(c->wsi), c);
     while (c->nsubs)
         sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
     if (srv->cluster)
@@ -661,6 +707,23 @@ void sc_conn_send_missed(struct sc_conn *c)
     sc_msg_unref(m);
 }
 
+/* The client's close frame (the read hook let only valid ones through).
+ * After our own close frame this is the answer: hang up. Else lws echoes
+ * the payload; it has turned 1012-1014 (registered after RFC 6455, valid)
+ * into 1002 by then, so the client's own code is put back. */
+static int conn_peer_close(struct sc_conn *c, unsigned char *p, size_t len)
+{
+    uint16_t code;
+
+    if (c->close_sent)
+        return 1;
+    if (len >= 2 && (code = sc_rxgate_close_code(lws_get_socket_fd(c->wsi)))) {
+        p[0] = (unsigned char)(code >> 8);
+        p[1] = (unsigned char)code;
+    }
+    return 0;
+}
+
 int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
                      void *user, void *in, size_t len)
 {
@@ -672,8 +735,7 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_RECEIVE:
         return conn_receive(c, in, len);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        /* After our own close frame this is the answer: just hang up. */
-        return c->close_sent;
+        return conn_peer_close(c, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         sc_sweep_touch(c, uv_now(c->srv->loop));
         return 0;
@@ -682,9 +744,14 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLOSED:
         conn_closed(c);
         return 0;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        /* The upgrade is offered to the protocol it would bind to. */
-        return sc_http_confirm_upgrade(wsi, in);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        /* The upgrade is offered to the protocol it would bind to. A
+         * refusal is an HTTP answer: a new request may follow. */
+        int rc = sc_http_confirm_upgrade(wsi, in);
+        if (rc)
+            sc_rxgate_http(lws_get_socket_fd(wsi));
+        return rc;
+    }
     default:
         return 0;
     }

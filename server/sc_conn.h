@@ -39,7 +39,9 @@ struct sc_conn {
     unsigned close_sent : 1;       /* our close frame is out */
     unsigned close_after_queue : 1; /* send what is queued, then close */
     unsigned awaiting_writable : 1; /* socket was full: WRITEABLE resumes */
-    unsigned tls : 1;              /* only lws may write (SSL) */
+    unsigned tls : 1;              /* only lws may write (SSL), but close_notify */
+    unsigned failed : 1;           /* broke RFC 6455: half-close after our close frame */
+    unsigned half_closed : 1;      /* our side of the connection is shut */
 };
 
 /* Queue a frame to the client (a reference is taken). A full queue closes
@@ -50,6 +52,11 @@ int sc_conn_send(struct sc_conn *c, struct sc_msg *m);
 /* Close with a WebSocket close code at the next chance to write; drops
  * whatever is still queued. */
 void sc_conn_close(struct sc_conn *c, uint16_t code);
+
+/* Fail the connection (RFC 6455 7.1.7): a close frame with code, then our
+ * side of the TCP connection is shut. For the read hook (sc_rxgate.c),
+ * which has already stopped passing on what the client sends. */
+void sc_conn_fail(struct sc_conn *c, uint16_t code);
 
 /* Flush every connection that got frames this loop iteration. */
 void sc_conn_flush_pending(struct sc_server *srv);

@@ -13,6 +13,7 @@
 #include "sc_json.h"
 #include "sc_log.h"
 #include "sc_redis.h"
+#include "sc_rxgate.h"
 
 
 static struct sc_server *server_of(struct lws *wsi)
@@ -315,15 +316,20 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
 /* accept() has just returned fd. At the ceiling the process is about to
  * run out of descriptors: refuse this one now (lws closes it) so that the
  * next accept() does not fail with EMFILE, which lws 4.1 retries at once,
- * forever, with the listener still readable. */
+ * forever, with the listener still readable. Below it, the read hook
+ * (sc_rxgate.c) starts checking what the socket sends. */
 static int http_filter_fd(struct sc_server *srv, int fd)
 {
     static const char full[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                "Content-Type: text/plain\r\nContent-Length: 32\r\n"
                                "Connection: close\r\n\r\nnode is at its connection limit\n";
 
-    if (fd < srv->fd_ceiling)
-        return 0;
+    if (fd < srv->fd_ceiling) {
+        if (sc_rxgate_accept(fd) == 0)
+            return 0;
+        srv->metrics.errors[SC_ERR_ALLOC]++;
+        return 1;
+    }
     /* Best effort: the socket is new, its send buffer empty. */
     (void)!send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     srv->metrics.errors[SC_ERR_REJECTED_FULL]++;
@@ -341,8 +347,14 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return http_filter_fd(server_of(wsi), (int)(intptr_t)in);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return sc_http_confirm_upgrade(wsi, in);
+        if (sc_http_confirm_upgrade(wsi, in) == 0)
+            return 0;
+        /* Refused, and answered: another request may follow. */
+        sc_rxgate_http(lws_get_socket_fd(wsi));
+        return 1;
     case LWS_CALLBACK_HTTP:
+        /* Served as plain HTTP: another request may follow. */
+        sc_rxgate_http(lws_get_socket_fd(wsi));
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
             return http_text(wsi, 405, "GET only\n");
         if (!strcmp(uri, "/healthz"))

@@ -5,7 +5,7 @@ static const char *const err_names[SC_ERR_KINDS] = {
     "bad_json", "bad_request", "unknown_op", "bad_channel", "too_many_channels",
     "message_too_big", "binary_frame", "ping_timeout", "rejected_full",
     "rejected_request", "redis_protocol", "alloc", "unauthorized", "forbidden",
-    "origin", "token_expired", "rate_limited",
+    "origin", "token_expired", "rate_limited", "protocol_error",
 };
 
 static void metric(struct sc_buf *b, const char *name, const char *type,

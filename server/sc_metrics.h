@@ -28,6 +28,7 @@ enum sc_err_kind {
     SC_ERR_ORIGIN,           /* upgrade refused: Origin not allowed */
     SC_ERR_TOKEN_EXPIRED,
     SC_ERR_RATE_LIMITED,
+    SC_ERR_PROTOCOL,         /* frame breaking RFC 6455: closed with 1002 or 1007 */
     SC_ERR_KINDS
 };
 

@@ -13,6 +13,8 @@
 #include "sc_conn.h"
 #include "sc_log.h"
 #include "sc_redis.h"
+#include "sc_rxgate.h"
+#include "sc_wsrx.h"
 
 /* Frames gathered into one send. Large enough to amortise the syscall over
  * a hundred small messages, small enough that what lws copies when a
@@ -363,7 +365,8 @@ static int server_lws_create(struct sc_server *srv)
      * given back after; a pool this deep lets honest clients through while
      * thousands of slow ones hold theirs until the handshake timeout. */
     info.max_http_header_pool = (unsigned short)srv->cfg->max_handshakes;
-    info.max_http_header_data = 4096;
+    /* The read hook answers a longer head with 431 before lws sees it. */
+    info.max_http_header_data = SC_WSRX_HEAD_MAX;
     info.vhost_name = "shardcast";
     if (srv->cfg->tls_cert) {
         /* wss:// and https:// on the same port, through lws and OpenSSL. */
@@ -416,8 +419,10 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
     if ((rc = sc_registry_init(&srv->reg)) < 0)
         goto fail_scratch;
     server_check_limits(srv);
-    if ((rc = server_lws_create(srv)) < 0)
+    if ((rc = sc_rxgate_start(srv)) < 0)
         goto fail_registry;
+    if ((rc = server_lws_create(srv)) < 0)
+        goto fail_rxgate;
     if (cfg->shard_id && (rc = sc_cluster_start(srv, &srv->cluster)) < 0)
         goto fail_lws;
     if ((rc = sc_redis_start(srv, srv->cluster ? srv->cluster->channel : NULL,
@@ -446,6 +451,8 @@ fail_cluster:
 fail_lws:
     lws_context_destroy(srv->lws);
     srv->lws = NULL;
+fail_rxgate:
+    sc_rxgate_stop();
 fail_registry:
     sc_registry_destroy(&srv->reg);
 fail_scratch:
@@ -466,6 +473,7 @@ void sc_server_cleanup(struct sc_server *srv)
         lws_context_destroy(srv->lws);
         uv_run(srv->loop, UV_RUN_DEFAULT);
     }
+    sc_rxgate_stop();
     sc_registry_destroy(&srv->reg);
     free(srv->scratch);
     srv->scratch = NULL;
