@@ -2,6 +2,8 @@
  *
  * Exit status: 0 after a clean stop, 1 when the node could not start or
  * failed at run time, 2 for a bad configuration (nothing was started). */
+#include <ctype.h>
+#include <errno.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +14,27 @@
 #include "sc_config.h"
 #include "sc_log.h"
 #include "sc_server.h"
+
+/* errno of the bind() that lws reported failing, 0 if none. */
+static int lws_bind_errno;
+
+/* lws reports a listener it cannot bind in two or three error lines with a
+ * raw errno ("ERROR on binding fd 12 to port 8080 (-1 98)", "init server
+ * failed", "VH ... DOESN'T EXIST"); main() says the same in one line. So
+ * these go to debug level, and the errno is kept for that line. Returns
+ * 1 for such a line. */
+static int lws_listen_line(const char *line)
+{
+    int e;
+
+    if (sscanf(line, "ERROR on binding fd %*d to port %*d (%*d %d)", &e) == 1) {
+        lws_bind_errno = e;
+        return 1;
+    }
+    return !strncmp(line, "init server failed", 18) ||
+           (!strncmp(line, "VH ", 3) && (strstr(line, "DOESN'T EXIST") ||
+                                         strstr(line, "NOT USABLE")));
+}
 
 /* Route lws's own messages through our log, errors and warnings only. A
  * line that repeats (lws logs every failed accept() when file descriptors
@@ -24,6 +47,10 @@ static void lws_log_bridge(int level, const char *line)
     int n = (int)strcspn(line, "\n");
     time_t now = time(NULL);
 
+    if (lws_listen_line(line)) {
+        SC_LOG(SC_LOG_DEBUG, "lws: %.*s", n, line);
+        return;
+    }
     if (n < (int)sizeof(last) && (int)strlen(last) == n && !strncmp(last, line, (size_t)n) &&
         now == last_at) {
         repeats++;
@@ -35,6 +62,19 @@ static void lws_log_bridge(int level, const char *line)
     last_at = now;
     snprintf(last, sizeof(last), "%.*s", n < (int)sizeof(last) ? n : 0, line);
     SC_LOG(level == LLL_ERR ? SC_LOG_ERROR : SC_LOG_WARN, "lws: %.*s", n, line);
+}
+
+/* The one line for a listener that could not be made, exit status 1. */
+static void report_listen_failure(const struct sc_config *cfg)
+{
+    char why[128] = "the listener could not be created";
+
+    if (lws_bind_errno) {
+        snprintf(why, sizeof(why), "%s", strerror(lws_bind_errno));
+        why[0] = (char)tolower((unsigned char)why[0]);
+    }
+    fprintf(stderr, "shardcast: cannot listen on %s:%ld: %s\n",
+            cfg->host ? cfg->host : "*", cfg->port, why);
 }
 
 int main(int argc, char **argv)
@@ -62,6 +102,8 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     rc = sc_server_start(&srv, &cfg, &loop);
     if (rc < 0) {
+        if (rc == -EADDRINUSE)
+            report_listen_failure(&cfg);
         uv_run(&loop, UV_RUN_NOWAIT);
         uv_loop_close(&loop);
         sc_config_free(&cfg);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,10 @@ static const struct opt opts[] = {
     {"host", OPT_STR, F(host), 0, 0, "all addresses", "address to listen on"},
     {"port", OPT_INT, F(port), 1, 65535, "8080", "TCP port for WebSocket and HTTP"},
     {"redis", OPT_STR, F(redis_url), 0, 0, "redis://127.0.0.1:6379",
-     "Redis URL, redis://[[user]:password@]host[:port]"},
+     "Redis URL, redis://[[user]:password@]host[:port] (or [user@] with "
+     "--redis-password-file)"},
+    {"redis-password-file", OPT_STR, F(redis_password_file), 0, 0, "none",
+     "file holding the Redis password, read at start-up (keeps it out of ps)"},
     {"web-root", OPT_STR, F(web_root), 0, 0, "installed demo", "directory served at /"},
     {"log-level", OPT_STR, F(log_level), 0, 0, "info", "error, warn, info or debug"},
     {"max-connections", OPT_INT, F(max_connections), 0, 10000000, "0",
@@ -80,7 +84,7 @@ static const struct opt opts[] = {
      "milliseconds after its last heartbeat a silent shard leaves the map"},
     {"move-rate", OPT_INT, F(move_rate), 0, 1000000, "0",
      "clients moved per second when the map changes; 0 = spread over 5 s"},
-    {"drain", OPT_BOOL, F(drain), 0, 1, "off",
+    {"drain", OPT_BOOL, F(drain), 0, 1, "false",
      "on SIGTERM, leave the map and move clients away before exiting"},
     {"auth", OPT_STR, F(auth), 0, 0, "off",
      "off (anyone reads anything), optional, or required: see docs/security.md"},
@@ -100,11 +104,42 @@ static const struct opt opts[] = {
      "comma-separated browser Origins allowed to connect; others get 403"},
     {"tls-cert", OPT_STR, F(tls_cert), 0, 0, "none", "PEM certificate chain: serve wss:// and https://"},
     {"tls-key", OPT_STR, F(tls_key), 0, 0, "none", "PEM private key for --tls-cert"},
+    {"tls-ciphers", OPT_STR, F(tls_ciphers), 0, 0, "ECDHE with AES-GCM or ChaCha20-Poly1305",
+     "TLS 1.2 cipher suites, OpenSSL syntax (TLS 1.3 has AEAD suites only)"},
+    {"tls-min-version", OPT_STR, F(tls_min_version), 0, 0, "1.2",
+     "oldest TLS version served: 1.2 or 1.3"},
     {"key-from-token", OPT_BOOL, F(key_from_token), 0, 1, "true",
      "a token's subject is the client's shard key (false: use ?key=)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* The words a boolean takes, on the command line and in --help. */
+static const char *const bool_true[] = {"true", "yes", "on", "1"};
+static const char *const bool_false[] = {"false", "no", "off", "0"};
+
+/* Returns 1 or 0 for a boolean word, -1 for anything else. */
+static int bool_word(const char *s)
+{
+    for (size_t i = 0; i < sizeof(bool_true) / sizeof(bool_true[0]); i++) {
+        if (!strcmp(s, bool_true[i]))
+            return 1;
+        if (!strcmp(s, bool_false[i]))
+            return 0;
+    }
+    return -1;
+}
+
+void sc_config_error(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "shardcast: %s\n", line);
+}
 
 static const struct opt *opt_find(const char *name, size_t len, int json)
 {
@@ -141,14 +176,13 @@ static int opt_set_text(struct sc_config *cfg, const struct opt *o,
         return 0;
     }
     if (o->type == OPT_BOOL) {
-        if (!strcmp(val, "1") || !strcmp(val, "true"))
-            *(long *)p = 1;
-        else if (!strcmp(val, "0") || !strcmp(val, "false"))
-            *(long *)p = 0;
-        else {
-            snprintf(err, errlen, "%s: expected true or false, got '%.64s'", o->name, val);
+        int b = bool_word(val);
+        if (b < 0) {
+            snprintf(err, errlen, "%s: expected true or false (or yes/no, on/off, 1/0), "
+                     "got '%.64s'", o->name, val);
             return -EINVAL;
         }
+        *(long *)p = b;
         return 0;
     }
     char *end;
@@ -168,10 +202,26 @@ void sc_config_defaults(struct sc_config *cfg)
     char err[16];
 
     memset(cfg, 0, sizeof(*cfg));
+    /* String defaults are descriptions ("none", "1.2"): NULL stands for
+     * them, so that "given" and "left at the default" stay apart. */
     for (size_t i = 0; i < NOPTS; i++)
-        if ((opts[i].def[0] >= '0' && opts[i].def[0] <= '9') ||
-            (opts[i].type == OPT_BOOL && !strcmp(opts[i].def, "true")))
+        if ((opts[i].type == OPT_INT && opts[i].def[0] >= '0' && opts[i].def[0] <= '9') ||
+            opts[i].type == OPT_BOOL)
             opt_set_text(cfg, &opts[i], opts[i].def, err, sizeof(err));
+}
+
+/* The option a near miss meant: the name respelled with '_' for '-' (a
+ * JSON key written as a flag) or '-' for '_' (a flag written as a key).
+ * NULL when there is none. */
+static const struct opt *opt_respelled(const char *name, size_t len, int json)
+{
+    char buf[64];
+
+    if (len >= sizeof(buf))
+        return NULL;
+    for (size_t j = 0; j < len; j++)
+        buf[j] = json && name[j] == '-' ? '_' : !json && name[j] == '_' ? '-' : name[j];
+    return memcmp(buf, name, len) ? opt_find(buf, len, json) : NULL;
 }
 
 /* JSON values may be numbers or strings of the right type; anything else
@@ -183,7 +233,15 @@ static int json_set(struct sc_config *cfg, const char *key, json_t *v,
     char num[32];
 
     if (!o) {
-        snprintf(err, errlen, "unknown key '%.64s'", key);
+        char meant[64];
+        if ((o = opt_respelled(key, strlen(key), 1))) {
+            snprintf(meant, sizeof(meant), "%s", o->name);
+            for (char *c = meant; *c; c++)
+                *c = *c == '-' ? '_' : *c;
+            snprintf(err, errlen, "unknown key '%.64s' (did you mean '%s'?)", key, meant);
+        } else {
+            snprintf(err, errlen, "unknown key '%.64s'", key);
+        }
         return -EINVAL;
     }
     if (o->type == OPT_INT && json_is_integer(v)) {
@@ -271,10 +329,12 @@ static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
     int rc = sc_redis_url_parse(cfg->redis_url, &u);
 
     if (rc < 0) {
-        snprintf(err, errlen, "redis: %s, got '%.100s'",
+        char shown[128];
+        sc_redis_url_masked(cfg->redis_url, shown, sizeof(shown));
+        snprintf(err, errlen, "redis: %s, got '%s'",
                  rc == -ENOMEM ? "out of memory"
                                : "expected redis://[[user]:password@]host[:port]",
-                 cfg->redis_url);
+                 shown);
         return -EINVAL;
     }
     if (!(cfg->redis_host = strdup(u.host))) {
@@ -285,6 +345,18 @@ static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
     cfg->redis_port = u.port;
     cfg->redis_user = u.user;          /* ownership moves to cfg */
     cfg->redis_password = u.password;
+    /* One source for the password, and a user never goes without one
+     * (a user alone would send no AUTH at all). */
+    if (cfg->redis_password && cfg->redis_password_file) {
+        snprintf(err, errlen, "redis-password-file: the --redis URL holds a password "
+                 "too; give it in one place");
+        return -EINVAL;
+    }
+    if (cfg->redis_user && !cfg->redis_password && !cfg->redis_password_file) {
+        snprintf(err, errlen, "redis: a user needs a password: redis://user:password@host "
+                 "or --redis-password-file");
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -350,12 +422,32 @@ static int config_check_auth(struct sc_config *cfg, char *err, size_t errlen)
                  "--jwks-file", m);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* The files and the cipher list are checked by sc_tls when the node
+ * starts (they need OpenSSL); here how the options fit together. */
+static int config_check_tls(struct sc_config *cfg, char *err, size_t errlen)
+{
+    const char *v = cfg->tls_min_version ? cfg->tls_min_version : "1.2";
+
     if (!cfg->tls_cert != !cfg->tls_key) {
         snprintf(err, errlen, "%s: --tls-cert and --tls-key go together",
                  cfg->tls_cert ? "tls-key" : "tls-cert");
         return -EINVAL;
     }
-    return 0;
+    /* A TLS setting on a plain-text node would be a silent no-op. */
+    if (!cfg->tls_cert && (cfg->tls_ciphers || cfg->tls_min_version)) {
+        snprintf(err, errlen, "%s: applies to TLS only; give --tls-cert and --tls-key too",
+                 cfg->tls_ciphers ? "tls-ciphers" : "tls-min-version");
+        return -EINVAL;
+    }
+    if (!strcmp(v, "1.2") || !strcmp(v, "1.3")) {
+        cfg->tls_min_minor = v[2] - '0';
+        return 0;
+    }
+    snprintf(err, errlen, "tls-min-version: expected 1.2 or 1.3, got '%.16s'", v);
+    return -EINVAL;
 }
 
 int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
@@ -368,7 +460,8 @@ int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
         goto nomem;
     if (!cfg->cluster_prefix && !(cfg->cluster_prefix = strdup("shardcast")))
         goto nomem;
-    if (config_check_cluster(cfg, err, errlen) < 0 || config_check_auth(cfg, err, errlen) < 0)
+    if (config_check_cluster(cfg, err, errlen) < 0 || config_check_auth(cfg, err, errlen) < 0 ||
+        config_check_tls(cfg, err, errlen) < 0)
         return -EINVAL;
     if (sc_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "log-level: expected error, warn, info or debug, got '%.32s'",
@@ -396,7 +489,7 @@ int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen)
     }
     free(cfg->redis_host);
     free(cfg->redis_user);
-    free(cfg->redis_password);
+    sc_redis_password_free(cfg->redis_password);
     cfg->redis_host = cfg->redis_user = cfg->redis_password = NULL;
     return parse_redis_url(cfg, err, errlen);
 nomem:
@@ -411,30 +504,77 @@ void sc_config_free(struct sc_config *cfg)
             free(*(char **)((char *)cfg + opts[i].off));
     free(cfg->redis_host);
     free(cfg->redis_user);
-    free(cfg->redis_password);
+    sc_redis_password_free(cfg->redis_password);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+/* The password named by --redis-password-file, read once: reconnects use
+ * the copy in memory, so a changed file takes a restart like any option.
+ * After sc_config_finish(), which made sure the URL holds none. */
+static int config_read_secrets(struct sc_config *cfg, char *err, size_t errlen)
+{
+    char sub[300];
+
+    if (!cfg->redis_password_file)
+        return 0;
+    if (sc_redis_password_read(cfg->redis_password_file, &cfg->redis_password, sub,
+                               sizeof(sub)) < 0) {
+        snprintf(err, errlen, "redis-password-file: %s", sub);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 static void print_help(const char *argv0)
 {
     printf("Usage: %s [OPTION]...\n"
-           "WebSocket fan-out of Redis Pub/Sub. Flags override --config.\n\n"
+           "WebSocket fan-out of Redis Pub/Sub. Flags override --config.\n"
+           "A BOOL option is on with --NAME, --NAME true or --NAME=true, off with\n"
+           "--no-NAME, --NAME false or --NAME=false (yes/no, on/off, 1/0 work too).\n\n"
            "  --config FILE            JSON object of options (keys as below, '-' "
-           "written '_')\n",
+           "written '_';\n"
+           "                           BOOL as true or false)\n",
            argv0);
     for (size_t i = 0; i < NOPTS; i++) {
-        char flag[64];
-        snprintf(flag, sizeof(flag), "--%s%s", opts[i].name,
-                 opts[i].type == OPT_INT ? " N" : opts[i].type == OPT_STR ? " S" : "");
-        printf("  %-24s %s (default %s)\n", flag, opts[i].help, opts[i].def);
+        char flag[80];
+        if (opts[i].type == OPT_BOOL)
+            snprintf(flag, sizeof(flag), "--%s [BOOL], --no-%s", opts[i].name, opts[i].name);
+        else
+            snprintf(flag, sizeof(flag), "--%s %s", opts[i].name,
+                     opts[i].type == OPT_INT ? "N" : "S");
+        /* A long flag gets a line of its own; the text keeps its column. */
+        if (strlen(flag) > 24)
+            printf("  %s\n  %-24s %s (default %s)\n", flag, "", opts[i].help, opts[i].def);
+        else
+            printf("  %-24s %s (default %s)\n", flag, opts[i].help, opts[i].def);
     }
     printf("  --help                   this text\n"
            "  --version                print the version\n\n"
            "Exit status: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n");
 }
 
-/* Split "--name=value" or "--name value". Returns the option, or NULL with
- * err set. *val points into argv. */
+/* "--no-NAME" for a boolean NAME: returns that option, else NULL. */
+static const struct opt *flag_negated(const char *a, size_t nlen)
+{
+    const struct opt *o = nlen > 3 && !strncmp(a, "no-", 3) ? opt_find(a + 3, nlen - 3, 0) : NULL;
+
+    return o && o->type == OPT_BOOL ? o : NULL;
+}
+
+/* An unknown flag, with the option it may have meant (JSON spelling). */
+static void flag_unknown(const char *arg, const char *a, size_t nlen, char *err, size_t errlen)
+{
+    const struct opt *o = opt_respelled(a, nlen, 0);
+
+    if (o)
+        snprintf(err, errlen, "unknown option '%.64s' (did you mean '--%s'?)", arg, o->name);
+    else
+        snprintf(err, errlen, "unknown option '%.64s' (see --help)", arg);
+}
+
+/* Split "--name=value", "--name value", "--bool [BOOL]" or "--no-bool".
+ * Returns the option, or NULL with err set. *val points into argv or at a
+ * constant. */
 static const struct opt *flag_lookup(int argc, char **argv, int *i,
                                      const char **val, char *err, size_t errlen)
 {
@@ -442,14 +582,24 @@ static const struct opt *flag_lookup(int argc, char **argv, int *i,
     size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
     const struct opt *o = opt_find(a, nlen, 0);
 
+    if (!o && (o = flag_negated(a, nlen))) {
+        if (eq) {
+            snprintf(err, errlen, "%s: --no-%s takes no value", o->name, o->name);
+            return NULL;
+        }
+        *val = "false";
+        return o;
+    }
     if (!o) {
-        snprintf(err, errlen, "unknown option '%.64s' (see --help)", argv[*i]);
+        flag_unknown(argv[*i], a, nlen, err, errlen);
         return NULL;
     }
     if (eq) {
         *val = eq + 1;
     } else if (o->type == OPT_BOOL) {
-        *val = "1";
+        /* A following boolean word is the value; anything else is the
+         * next flag (no option takes positional arguments). */
+        *val = *i + 1 < argc && bool_word(argv[*i + 1]) >= 0 ? argv[++*i] : "true";
     } else if (*i + 1 < argc) {
         *val = argv[++*i];
     } else {
@@ -504,10 +654,10 @@ enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
             opt_set_text(cfg, o, val, err, sizeof(err)) < 0)
             goto bad;
     }
-    if (sc_config_finish(cfg, err, sizeof(err)) < 0)
+    if (sc_config_finish(cfg, err, sizeof(err)) < 0 || config_read_secrets(cfg, err, sizeof(err)) < 0)
         goto bad;
     return SC_CONFIG_OK;
 bad:
-    fprintf(stderr, "shardcast: %s\n", err);
+    sc_config_error("%s", err);
     return SC_CONFIG_BAD;
 }

@@ -13,6 +13,7 @@ struct sc_config {
     char *host;              /* listen address, NULL = all */
     long port;
     char *redis_url;
+    char *redis_password_file; /* read at start-up into redis_password */
     char *web_root;          /* NULL = installed or source copy */
     char *log_level;
 
@@ -57,14 +58,17 @@ struct sc_config {
     char *allowed_origins;    /* comma-separated; NULL = any */
     char *tls_cert;
     char *tls_key;
+    char *tls_ciphers;        /* TLS 1.2 suites, OpenSSL syntax; NULL = default */
+    char *tls_min_version;    /* "1.2" or "1.3"; NULL = "1.2" */
     long key_from_token;      /* 1: a token's sub is the shard key */
 
     /* Derived by sc_config_finish(), not set directly. */
     char *redis_host;
     long redis_port;
     char *redis_user;
-    char *redis_password;
+    char *redis_password;     /* from the URL, or the file once loaded */
     enum sc_channel_bytes channel_set;
+    int tls_min_minor;        /* 2 or 3: TLS 1.2 or 1.3 at least */
     int auth_mode;            /* SC_AUTH_OFF / _OPTIONAL / _REQUIRED */
 };
 
@@ -77,9 +81,10 @@ enum sc_config_result {
 };
 
 /* Fill cfg from defaults, then --config FILE (if given), then the other
- * flags, and validate. Messages go to stderr and name the option. On
- * SC_CONFIG_BAD or SC_CONFIG_EXIT the caller still owns cfg and must call
- * sc_config_free(). */
+ * flags, validate, and read the secrets named by *-file options (the
+ * Redis password). Messages go to stderr through sc_config_error() and
+ * name the option, never a secret. On SC_CONFIG_BAD or SC_CONFIG_EXIT the
+ * caller still owns cfg and must call sc_config_free(). */
 enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
                                      char **argv);
 
@@ -89,8 +94,14 @@ int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len,
                         char *err, size_t errlen);
 
 void sc_config_defaults(struct sc_config *cfg);
-/* Validate and derive fields. Returns 0 or -EINVAL with a message in err. */
+/* Validate and derive fields; touches no file. Returns 0 or -EINVAL with a
+ * message in err. */
 int sc_config_finish(struct sc_config *cfg, char *err, size_t errlen);
+/* Frees every string, wiping the Redis password first. */
 void sc_config_free(struct sc_config *cfg);
+
+/* Report a configuration error the way every one is reported: one line
+ * "shardcast: MESSAGE" on stderr, no timestamp (the caller exits 2). */
+void sc_config_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

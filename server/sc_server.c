@@ -7,13 +7,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "sc_cluster.h"
 #include "sc_conn.h"
 #include "sc_log.h"
 #include "sc_redis.h"
 #include "sc_rxgate.h"
+#include "sc_tls.h"
 #include "sc_wsrx.h"
 
 /* Frames gathered into one send. Large enough to amortise the syscall over
@@ -261,20 +261,20 @@ void sc_server_stop(struct sc_server *srv, int drain)
     uv_timer_start(&srv->stop_timer, on_stop_timer, 20, 20);
 }
 
-/* Keys, permissions and origins, and that the TLS files can be read: a
- * mistake in any of them is a configuration error (-EINVAL: exit 2). */
+/* Keys, permissions and origins, and the TLS files and ciphers: a mistake
+ * in any of them is a configuration error, reported like the others
+ * (sc_config_error) and returned as -EINVAL (exit 2). */
 static int server_auth_init(struct sc_server *srv)
 {
     const struct sc_config *cfg = srv->cfg;
-    char err[300];
+    char err[512];
 
-    if (cfg->tls_cert && (access(cfg->tls_cert, R_OK) || access(cfg->tls_key, R_OK))) {
-        SC_LOG(SC_LOG_ERROR, "%s: cannot read %s", access(cfg->tls_cert, R_OK) ? "tls-cert"
-               : "tls-key", access(cfg->tls_cert, R_OK) ? cfg->tls_cert : cfg->tls_key);
+    if (sc_tls_check(cfg, err, sizeof(err)) < 0) {
+        sc_config_error("%s", err);
         return -EINVAL;
     }
     if (sc_auth_init(&srv->auth, cfg, err, sizeof(err)) < 0) {
-        SC_LOG(SC_LOG_ERROR, "%s", err);
+        sc_config_error("%s", err);
         return -EINVAL;
     }
     if (srv->auth.mode == SC_AUTH_OFF)
@@ -339,6 +339,11 @@ static void server_check_limits(struct sc_server *srv)
     }
 }
 
+/* The lws context and the node's one vhost. Returns 0, -ENOSYS when the
+ * context cannot be made (no libuv event lib), or -EADDRINUSE when the
+ * listener cannot be bound (port in use, address not local, no permission):
+ * the caller reports that in one line (main.c learns the reason from the
+ * line lws logs). */
 static int server_lws_create(struct sc_server *srv)
 {
     struct lws_context_creation_info info;
@@ -368,12 +373,11 @@ static int server_lws_create(struct sc_server *srv)
     /* The read hook answers a longer head with 431 before lws sees it. */
     info.max_http_header_data = SC_WSRX_HEAD_MAX;
     info.vhost_name = "shardcast";
-    if (srv->cfg->tls_cert) {
-        /* wss:// and https:// on the same port, through lws and OpenSSL. */
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = srv->cfg->tls_cert;
-        info.ssl_private_key_filepath = srv->cfg->tls_key;
-    }
+    /* wss:// and https:// on the same port, through lws and OpenSSL. */
+    sc_tls_apply(srv->cfg, &info);
+    /* lws would otherwise keep a vhost whose address is not (yet) local
+     * waiting for it, and run with no listener at all. */
+    info.options |= LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     info.pcontext = &srv->lws; /* lws clears it once fully destroyed */
     /* The vhost is created apart: when its listener cannot bind, lws
      * 4.1 still returns a context from lws_create_context() and aborts
@@ -386,9 +390,14 @@ static int server_lws_create(struct sc_server *srv)
         return -ENOSYS;
     }
     if (!lws_create_vhost(srv->lws, &info)) {
-        SC_LOG(SC_LOG_ERROR, "cannot listen on %s:%ld (address in use?)",
-               srv->cfg->host ? srv->cfg->host : "*", srv->cfg->port);
+        /* On a foreign loop lws closes its handles as the loop runs on.
+         * Nothing else is on the loop yet: run it until they are closed,
+         * then finish the teardown as sc_server_cleanup() does, or the
+         * context leaks. */
         lws_context_destroy(srv->lws);
+        uv_run(srv->loop, UV_RUN_DEFAULT);
+        if (srv->lws)
+            lws_context_destroy(srv->lws);
         srv->lws = NULL;
         return -EADDRINUSE;
     }

@@ -69,8 +69,11 @@ struct sc_server {
 };
 
 /* Create the node on loop: lws context and listener, Redis connection,
- * timers, signal handlers. Returns 0, or a negative errno after logging
- * why (nothing is left running). */
+ * timers, signal handlers. Returns 0, or a negative errno (nothing is left
+ * running): -EINVAL or -ENOENT for a configuration error, reported on
+ * stderr like sc_config's; -EADDRINUSE when the listener could not be
+ * bound, which the caller reports (main.c, with the reason lws logged);
+ * any other after logging why. */
 int sc_server_start(struct sc_server *srv, const struct sc_config *cfg,
                     uv_loop_t *loop);
 

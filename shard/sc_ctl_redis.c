@@ -8,17 +8,34 @@
 #include <string.h>
 #include <sys/time.h>
 
-int sc_ctl_target_parse(const char *url, struct sc_ctl_target *t, char *err,
-			size_t errlen)
+int sc_ctl_target_parse(const char *url, const char *password_file,
+			struct sc_ctl_target *t, char *err, size_t errlen)
 {
 	int rc = sc_redis_url_parse(url, t);
+	char shown[128], sub[300];
 
-	if (rc == -ENOMEM)
+	sc_redis_url_masked(url, shown, sizeof(shown));
+	if (rc == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
-	else if (rc < 0)
+	} else if (rc == 0 && password_file && t->password) {
+		snprintf(err, errlen, "--redis-password-file: the --redis URL holds "
+			 "a password too; give it in one place");
+		rc = -EINVAL;
+	} else if (rc == 0 && password_file) {
+		rc = sc_redis_password_read(password_file, &t->password, sub,
+					    sizeof(sub));
+		if (rc < 0)
+			snprintf(err, errlen, "--redis-password-file: %s", sub);
+	} else if (rc < 0 || (t->user && !t->password)) {
+		/* A user alone would send no AUTH: never what was meant. */
 		snprintf(err, errlen,
-			 "--redis: expected redis://[[user]:password@]host[:port], got '%.100s'",
-			 url);
+			 "--redis: expected redis://[[user]:password@]host[:port], got '%s'%s",
+			 shown, rc < 0 ? "" : " (a user needs a password, or "
+			 "--redis-password-file)");
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		sc_redis_url_free(t);
 	return rc;
 }
 

@@ -25,11 +25,15 @@ struct sc_ctl_redis {
 	char err[512];
 };
 
-/* Parses `url` into *t (which must be zeroed). The /db part is accepted and
- * ignored, as the node does: the node keeps the cluster state in database 0.
- * Returns 0, or -EINVAL (bad syntax) / -ENOMEM with a reason in err. */
-int sc_ctl_target_parse(const char *url, struct sc_ctl_target *t, char *err,
-			size_t errlen);
+/* Parses `url` into *t (which must be zeroed), and with password_file (may
+ * be NULL) reads the password from that file, as the node's
+ * --redis-password-file does: then the URL must hold none. A user without
+ * a password is refused. The /db part is accepted and ignored, as the node
+ * does: the node keeps the cluster state in database 0. Returns 0, or
+ * -EINVAL (bad syntax, bad file) / -ENOMEM with a reason in err that never
+ * shows the password. */
+int sc_ctl_target_parse(const char *url, const char *password_file,
+			struct sc_ctl_target *t, char *err, size_t errlen);
 
 /* Frees the strings of *t. */
 void sc_ctl_target_free(struct sc_ctl_target *t);

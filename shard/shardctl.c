@@ -40,6 +40,7 @@ enum {
 
 struct sc_ctl_opts {
 	const char *redis_url;
+	const char *password_file;
 	const char *prefix;
 	long timeout_ms;
 	long wait_s;
@@ -83,6 +84,10 @@ static const char usage_text[] =
 	"Options (anywhere on the line; `--` ends them):\n"
 	"  --redis URL      redis://[[user]:password@]host[:port] (default\n"
 	"                   redis://127.0.0.1:6379); AUTH when a password is given\n"
+	"  --redis-password-file FILE\n"
+	"                   the password from FILE (one trailing newline dropped)\n"
+	"                   instead of the URL, which is visible in ps; then\n"
+	"                   --redis takes redis://[user@]host[:port]\n"
 	"  --prefix P       cluster prefix, as the nodes' --cluster-prefix\n"
 	"                   (default shardcast)\n"
 	"  --timeout MS     Redis connect and command timeout (default 2000)\n"
@@ -176,6 +181,7 @@ static int parse_opts(int argc, char **argv, struct sc_ctl_opts *o)
 {
 	static const struct option longopts[] = {
 		{"redis", required_argument, NULL, 'r'},
+		{"redis-password-file", required_argument, NULL, 'P'},
 		{"prefix", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
 		{"wait", required_argument, NULL, 'w'},
@@ -190,6 +196,7 @@ static int parse_opts(int argc, char **argv, struct sc_ctl_opts *o)
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': o->redis_url = optarg; break;
+		case 'P': o->password_file = optarg; break;
 		case 'p': o->prefix = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': fputs(usage_text, stdout); return -1;
@@ -790,7 +797,8 @@ static int run(struct sc_ctl *c)
 	snprintf(c->key_map, sizeof(c->key_map), "%s:map", c->o.prefix);
 	snprintf(c->key_hb_prefix, sizeof(c->key_hb_prefix), "%s:hb:", c->o.prefix);
 	snprintf(c->channel, sizeof(c->channel), "%s:control", c->o.prefix);
-	if (sc_ctl_target_parse(c->o.redis_url, &c->r.target, err, sizeof(err)) < 0)
+	if (sc_ctl_target_parse(c->o.redis_url, c->o.password_file, &c->r.target,
+				err, sizeof(err)) < 0)
 		return usage_error("%s", err);
 	c->r.timeout_ms = c->o.timeout_ms;
 	if (sc_ctl_redis_connect(&c->r) < 0)

@@ -61,16 +61,81 @@ test('a config file is used, and flags override it', async () => {
   }
 });
 
-test('a port already in use fails with status 1, not a crash', async () => {
+// stderr lines other than the start-up warning that --auth off gives.
+const problems = (stderr) => stderr.split('\n').filter((l) => l && !/warn +--auth off:/.test(l));
+
+test('a port already in use: one clear line, status 1, no raw lws lines', async () => {
   const redis = await startRedis();
   const node = await startNode(redis);
   try {
-    const r = run(['--port', String(node.port), '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${redis.port}`]);
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /cannot listen/);
+    for (const host of [['--host', '127.0.0.1'], []]) {
+      const r = run(['--port', String(node.port), ...host, '--redis', `redis://127.0.0.1:${redis.port}`]);
+      assert.equal(r.status, 1, r.stderr);
+      const shown = host.length ? '127.0.0.1' : '\\*';
+      assert.deepEqual(problems(r.stderr).length, 1, r.stderr);
+      assert.match(problems(r.stderr)[0],
+        new RegExp(`^shardcast: cannot listen on ${shown}:${node.port}: address already in use$`));
+      assert.doesNotMatch(r.stderr, /ERROR on binding|init server failed/);
+    }
   } finally {
     await node.stop();
     await redis.stop();
+  }
+});
+
+test('an address that is not local: one clear line and status 1, not a node without a listener', () => {
+  // 192.0.2.0/24 is TEST-NET-1: assigned to no interface here.
+  const r = run(['--port', '8080', '--host', '192.0.2.1', '--redis', 'redis://127.0.0.1:1']);
+  assert.equal(r.status, 1, `status ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
+  assert.deepEqual(problems(r.stderr),
+    ['shardcast: cannot listen on 192.0.2.1:8080: cannot assign requested address']);
+});
+
+test('boolean flags take true|false, =true|=false and --no-X; --help says so', async () => {
+  const help = run(['--help']);
+  for (const name of ['drain', 'key-from-token'])
+    assert.ok(help.stdout.includes(`--${name} [BOOL], --no-${name}`), name);
+  const redis = await startRedis();
+  try {
+    for (const args of [['--key-from-token', 'false', '--drain', 'true'],
+      ['--key-from-token=false', '--drain=no'], ['--no-key-from-token', '--no-drain'],
+      ['--key-from-token', '--drain', 'off']]) {
+      const node = await startNode(redis, args);
+      await node.stop();
+    }
+  } finally {
+    await redis.stop();
+  }
+  const r = run(['--drain', 'maybe']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /maybe/);
+});
+
+test('a JSON key written with - names the key meant; a flag with _ too', () => {
+  let r = run(['--config', file('dashed.json', '{"key-from-token": false}')]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^shardcast: config .*dashed\.json: unknown key 'key-from-token' \(did you mean 'key_from_token'\?\)$/m);
+  r = run(['--max_connections', '5']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /unknown option '--max_connections' \(did you mean '--max-connections'\?\)/);
+});
+
+// Reported like every other configuration error: "shardcast: OPTION: ...",
+// no log timestamp, status 2, before anything starts.
+test('an unreadable or unusable TLS certificate or key is a configuration error', () => {
+  const bad = file('garbage.pem', 'not a certificate\n');
+  const cases = [
+    [['--tls-cert', '/nonexistent/node.pem', '--tls-key', bad],
+      /^shardcast: tls-cert: cannot read \/nonexistent\/node\.pem: No such file or directory$/],
+    [['--tls-cert', bad, '--tls-key', dir],
+      new RegExp(`^shardcast: tls-key: cannot read ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: Is a directory$`)],
+    [['--tls-cert', bad, '--tls-key', bad], /^shardcast: tls-cert: .*garbage\.pem: no usable PEM certificate/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run(['--port', '1', '--redis', 'redis://127.0.0.1:1', ...args]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.deepEqual(problems(r.stderr).length, 1, r.stderr);
+    assert.match(problems(r.stderr)[0], re);
   }
 });
 

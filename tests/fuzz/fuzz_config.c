@@ -36,6 +36,7 @@ static const struct {
     enum kind kind;
 } keys[] = {
     STR_KEY("host", host), INT_KEY(port), STR_KEY("redis", redis_url),
+    STR_KEY("redis_password_file", redis_password_file),
     STR_KEY("web_root", web_root), STR_KEY("log_level", log_level),
     INT_KEY(max_connections), INT_KEY(max_message_size), INT_KEY(max_channels),
     INT_KEY(max_channel_length), STR_KEY("channel_bytes", channel_bytes),
@@ -53,7 +54,8 @@ static const struct {
     STR_KEY("public_channels", public_channels),
     STR_KEY("user_namespaces", user_namespaces),
     STR_KEY("allowed_origins", allowed_origins), STR_KEY("tls_cert", tls_cert),
-    STR_KEY("tls_key", tls_key),
+    STR_KEY("tls_key", tls_key), STR_KEY("tls_ciphers", tls_ciphers),
+    STR_KEY("tls_min_version", tls_min_version),
     {"key_from_token", offsetof(struct sc_config, key_from_token), K_BOOL},
 };
 
@@ -128,8 +130,11 @@ static void check_finished(const struct sc_config *cfg)
     FUZZ_CHECK(!strncmp(cfg->redis_url, "redis://", 8));
     FUZZ_CHECK(cfg->redis_host && cfg->redis_host[0]);
     FUZZ_CHECK(cfg->redis_port >= 1 && cfg->redis_port <= 65535);
-    /* A user comes only with "user:password@", never alone. */
-    FUZZ_CHECK(!cfg->redis_user || cfg->redis_password);
+    /* A user comes only with "user:password@" or a password file, never
+     * alone; and the password comes from one place. finish() reads no file,
+     * so with one the password is still unset here. */
+    FUZZ_CHECK(!cfg->redis_user || cfg->redis_password || cfg->redis_password_file);
+    FUZZ_CHECK(!cfg->redis_password_file || !cfg->redis_password);
     FUZZ_CHECK(cfg->cluster_prefix && cfg->cluster_prefix[0]);
     check_shard_identity(cfg);
     /* docs/security.md: tokens need a key source; TLS needs both files. */
@@ -140,6 +145,12 @@ static void check_finished(const struct sc_config *cfg)
     FUZZ_CHECK(cfg->auth_mode == SC_AUTH_OFF || cfg->jwt_secret_file ||
                cfg->jwt_public_key_file || cfg->jwks_file);
     FUZZ_CHECK(!cfg->tls_cert == !cfg->tls_key);
+    /* TLS settings only beside a certificate; the oldest version is 1.2 or
+     * 1.3, never lower. */
+    FUZZ_CHECK(cfg->tls_cert || (!cfg->tls_ciphers && !cfg->tls_min_version));
+    FUZZ_CHECK(cfg->tls_min_minor == 2 || cfg->tls_min_minor == 3);
+    FUZZ_CHECK(!cfg->tls_min_version || !strcmp(cfg->tls_min_version, cfg->tls_min_minor == 3
+                                                                        ? "1.3" : "1.2"));
 }
 
 static void check_err(const char *err, size_t len)

@@ -2,7 +2,10 @@
 // where and why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ctlFor, freePort, shardctl, startRedis, startRedisWith } from './lib.mjs';
 
 test('Redis unreachable: exit 1 naming host:port and the reason', async () => {
@@ -73,6 +76,38 @@ test('AUTH: a wrong or missing password is exit 1; the right one works', async (
   assert.equal(r.stdout, 'map shardcast:map: epoch 0, 0 shards\n');
   r = await shardctl(at('default:s3cret@'));
   assert.equal(r.code, 0, r.stderr);
+});
+
+test('--redis-password-file: the password from a file, not from argv', async (t) => {
+  const redis = await startRedisWith(['--requirepass', 's3cret']);
+  const dir = mkdtempSync(join(tmpdir(), 'sc-ctl-pw-'));
+  t.after(async () => { await redis.stop(); rmSync(dir, { recursive: true, force: true }); });
+  const file = (name, text) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+  const url = (cred) => `redis://${cred}127.0.0.1:${redis.port}`;
+
+  let r = await shardctl(['list', '--redis', url(''), '--redis-password-file', file('ok', 's3cret\n')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'map shardcast:map: epoch 0, 0 shards\n');
+  r = await shardctl(['list', '--redis', url('default@'), '--redis-password-file', file('ok2', 's3cret')]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await shardctl(['list', '--redis', url(''), '--redis-password-file', file('wrong', 'nope\n')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /AUTH failed/);
+  assert.ok(!r.stderr.includes('nope'));
+
+  const empty = file('empty', '\n');
+  for (const [args, re] of [
+    [['--redis-password-file', empty], new RegExp(`--redis-password-file: ${empty}: empty`)],
+    [['--redis-password-file', join(dir, 'missing')], /--redis-password-file: .*missing: No such file/],
+    [['--redis', url(':s3cret@'), '--redis-password-file', file('both', 'x')],
+      /--redis-password-file: the --redis URL holds a password too/],
+    [['--redis', url('default@')], /--redis: expected redis:\/\/.*a user needs a password/],
+  ]) {
+    r = await shardctl(['list', '--redis', url(''), ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.ok(!r.stderr.includes('s3cret'), r.stderr);
+  }
 });
 
 test('usage errors exit 2; --help exits 0 and documents the exit statuses', async () => {

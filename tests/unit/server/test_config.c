@@ -23,6 +23,7 @@ static const struct {
     {"host", "host", 0},
     {"port", "port", 1},
     {"redis", "redis", 0},
+    {"redis-password-file", "redis_password_file", 0},
     {"web-root", "web_root", 0},
     {"log-level", "log_level", 0},
     {"max-connections", "max_connections", 1},
@@ -46,6 +47,8 @@ static const struct {
     {"cluster-prefix", "cluster_prefix", 0},
     {"heartbeat-ttl", "heartbeat_ttl", 1},
     {"move-rate", "move_rate", 1},
+    {"tls-ciphers", "tls_ciphers", 0},
+    {"tls-min-version", "tls_min_version", 0},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -768,6 +771,284 @@ static void test_cluster_values_are_checked(void **state)
     sc_config_free(&cfg);
 }
 
+/* ---- booleans, key spellings (issue 13) ----------------------------------- */
+
+static const struct {
+    const char *flag;
+    size_t off;
+} bool_flags[] = {
+    {"drain", offsetof(struct sc_config, drain)},
+    {"key-from-token", offsetof(struct sc_config, key_from_token)},
+};
+
+static long bool_field(const struct sc_config *cfg, size_t i)
+{
+    return *(const long *)((const char *)cfg + bool_flags[i].off);
+}
+
+/* Every boolean flag: --X, --X WORD, --X=WORD and --no-X, whatever its
+ * default; a word that is no boolean is refused naming the option. */
+static void test_every_boolean_flag_takes_every_form(void **state)
+{
+    static const struct {
+        const char *word;
+        long value;
+    } words[] = {{"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0},
+                 {"on", 1},   {"off", 0},   {"1", 1},   {"0", 0}};
+    struct sc_config cfg;
+    char flag[48], eq[96], no[48];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bool_flags) / sizeof(bool_flags[0]); i++) {
+        snprintf(flag, sizeof(flag), "--%s", bool_flags[i].flag);
+        snprintf(no, sizeof(no), "--no-%s", bool_flags[i].flag);
+        for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+            if (load_args(&cfg, flag, words[w].word, "--port", "1", NULL) != SC_CONFIG_OK)
+                fail_msg("%s %s refused: %s", flag, words[w].word, out);
+            assert_int_equal(bool_field(&cfg, i), words[w].value);
+            assert_int_equal(cfg.port, 1);
+            sc_config_free(&cfg);
+            snprintf(eq, sizeof(eq), "%s=%s", flag, words[w].word);
+            if (load_args(&cfg, eq, NULL) != SC_CONFIG_OK)
+                fail_msg("%s refused: %s", eq, out);
+            assert_int_equal(bool_field(&cfg, i), words[w].value);
+            sc_config_free(&cfg);
+        }
+        /* Bare: on, also before another flag and as the last argument. */
+        assert_int_equal(load_args(&cfg, no, flag, "--port", "2", NULL), SC_CONFIG_OK);
+        assert_int_equal(bool_field(&cfg, i), 1);
+        assert_int_equal(cfg.port, 2);
+        sc_config_free(&cfg);
+        assert_int_equal(load_args(&cfg, flag, no, NULL), SC_CONFIG_OK);
+        assert_int_equal(bool_field(&cfg, i), 0);
+        sc_config_free(&cfg);
+        snprintf(eq, sizeof(eq), "%s=true", no);
+        assert_int_equal(load_args(&cfg, eq, NULL), SC_CONFIG_BAD);
+        assert_non_null(strstr(out, bool_flags[i].flag));
+        sc_config_free(&cfg);
+        snprintf(eq, sizeof(eq), "%s=maybe", flag);
+        assert_int_equal(load_args(&cfg, eq, NULL), SC_CONFIG_BAD);
+        assert_non_null(strstr(out, bool_flags[i].flag));
+        sc_config_free(&cfg);
+        /* Not a boolean word: not taken as the value, so it is a stray
+         * argument. */
+        assert_int_equal(load_args(&cfg, flag, "maybe", NULL), SC_CONFIG_BAD);
+        assert_non_null(strstr(out, "maybe"));
+        sc_config_free(&cfg);
+    }
+    /* --no- is for booleans only. */
+    assert_int_equal(load_args(&cfg, "--no-port", NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "--no-port"));
+    sc_config_free(&cfg);
+}
+
+/* The documented defaults: drain off, key-from-token on. */
+static void test_boolean_defaults(void **state)
+{
+    struct sc_config cfg;
+
+    (void)state;
+    sc_config_defaults(&cfg);
+    assert_int_equal(cfg.drain, 0);
+    assert_int_equal(cfg.key_from_token, 1);
+    sc_config_free(&cfg);
+}
+
+/* --help shows how booleans are written, with --no-X beside each. */
+static void test_help_shows_boolean_forms(void **state)
+{
+    struct sc_config cfg;
+    char line[128];
+
+    (void)state;
+    assert_int_equal(load_args(&cfg, "--help", NULL), SC_CONFIG_EXIT);
+    for (size_t i = 0; i < sizeof(bool_flags) / sizeof(bool_flags[0]); i++) {
+        snprintf(line, sizeof(line), "--%s [BOOL], --no-%s", bool_flags[i].flag,
+                 bool_flags[i].flag);
+        if (!strstr(out, line))
+            fail_msg("--help lacks \"%s\"", line);
+    }
+    assert_non_null(strstr(out, "--NAME false"));
+    assert_non_null(strstr(out, "(default false)"));
+    sc_config_free(&cfg);
+}
+
+/* A JSON key written with '-' (the flag spelling) names the key it meant;
+ * so does a flag written with '_'. */
+static void test_misspelled_keys_and_flags_get_a_hint(void **state)
+{
+    struct sc_config cfg;
+
+    (void)state;
+    assert_json_rejected("{\"key-from-token\":false}", "key-from-token");
+    assert_non_null(strstr(err, "did you mean 'key_from_token'"));
+    assert_json_rejected("{\"max-connections\":5}", "max-connections");
+    assert_non_null(strstr(err, "did you mean 'max_connections'"));
+    assert_json_rejected("{\"colour\":1}", "colour");
+    assert_null(strstr(err, "did you mean"));
+    assert_int_equal(load_args(&cfg, "--key_from_token", NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "did you mean '--key-from-token'"));
+    sc_config_free(&cfg);
+}
+
+/* ---- secrets from files (issue 15) --------------------------------------- */
+
+/* A file holding exactly text; returns its path (static, one at a time). */
+static const char *write_secret(const char *text, size_t len)
+{
+    int fd;
+
+    snprintf(cfg_path, sizeof(cfg_path), "/tmp/sc_test_secret_XXXXXX");
+    fd = mkstemp(cfg_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return cfg_path;
+}
+
+static void test_redis_password_file_is_read_once_at_load(void **state)
+{
+    static const struct {
+        const char *text, *password;
+    } cases[] = {
+        {"s3cret\n", "s3cret"}, {"s3cret", "s3cret"}, {"s3cret\r\n", "s3cret"},
+        {"s3cret\n\n", "s3cret\n"}, {" spaced pw \n", " spaced pw "},
+    };
+    struct sc_config cfg;
+    const char *path;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        path = write_secret(cases[i].text, strlen(cases[i].text));
+        if (load_args(&cfg, "--redis", "redis://cache:6380", "--redis-password-file", path,
+                      NULL) != SC_CONFIG_OK)
+            fail_msg("refused: %s", out);
+        assert_string_equal(cfg.redis_password, cases[i].password);
+        assert_null(cfg.redis_user);
+        assert_string_equal(cfg.redis_host, "cache");
+        sc_config_free(&cfg);
+        unlink(path);
+    }
+    /* With an ACL user in the URL, and from the config file's key. */
+    path = write_secret("pw\n", 3);
+    char json[160];
+    snprintf(json, sizeof(json), "{\"redis\":\"redis://app@cache\",\"redis_password_file\":\"%s\"}",
+             path);
+    char secret_path[64];
+    snprintf(secret_path, sizeof(secret_path), "%s", path);
+    const char *conf = write_config(json);
+    assert_int_equal(load_args(&cfg, "--config", conf, NULL), SC_CONFIG_OK);
+    assert_string_equal(cfg.redis_user, "app");
+    assert_string_equal(cfg.redis_password, "pw");
+    sc_config_free(&cfg);
+    unlink(conf);
+    unlink(secret_path);
+}
+
+/* Refused with exit 2 and a message naming the option and the file, never
+ * the secret: missing, a directory, empty, a NUL byte, too large. */
+static void test_redis_password_file_refusals(void **state)
+{
+    static char big[5000];
+    struct sc_config cfg;
+    const char *path;
+
+    (void)state;
+    assert_int_equal(load_args(&cfg, "--redis-password-file", "/nonexistent/pw", NULL),
+                     SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "redis-password-file: /nonexistent/pw: No such file"));
+    sc_config_free(&cfg);
+    assert_int_equal(load_args(&cfg, "--redis-password-file", "/tmp", NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "redis-password-file: /tmp:"));
+    sc_config_free(&cfg);
+    static const struct {
+        const char *text;
+        size_t len;
+        const char *why;
+    } bad[] = {{"", 0, "empty"}, {"\n", 1, "empty"}, {"\r\n", 2, "empty"},
+               {"ab\0cd-secret-1\n", 15, "NUL"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        path = write_secret(bad[i].text, bad[i].len);
+        assert_int_equal(load_args(&cfg, "--redis-password-file", path, NULL), SC_CONFIG_BAD);
+        assert_non_null(strstr(out, "redis-password-file"));
+        assert_non_null(strstr(out, path));
+        assert_non_null(strstr(out, bad[i].why));
+        assert_null(strstr(out, "secret-1"));
+        sc_config_free(&cfg);
+        unlink(path);
+    }
+    memset(big, 'x', sizeof(big));
+    path = write_secret(big, sizeof(big));
+    assert_int_equal(load_args(&cfg, "--redis-password-file", path, NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "larger than"));
+    assert_null(strstr(out, "xxxx"));
+    sc_config_free(&cfg);
+    unlink(path);
+}
+
+/* One place for the password; a user never without one; a URL in a
+ * message never shows its password. */
+static void test_redis_password_sources_are_exclusive(void **state)
+{
+    struct sc_config cfg;
+    const char *path = write_secret("pw-from-file\n", 13);
+    char keep[64];
+
+    (void)state;
+    snprintf(keep, sizeof(keep), "%s", path);
+    assert_int_equal(load_args(&cfg, "--redis", "redis://:pw-in-url@h", "--redis-password-file",
+                               keep, NULL),
+                     SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "redis-password-file"));
+    assert_null(strstr(out, "pw-in-url"));
+    assert_null(strstr(out, "pw-from-file"));
+    sc_config_free(&cfg);
+    assert_int_equal(load_args(&cfg, "--redis", "redis://app@h", NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "--redis-password-file"));
+    sc_config_free(&cfg);
+    assert_int_equal(load_args(&cfg, "--redis", "redis://u:hunter2@h:99999", NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "redis"));
+    assert_non_null(strstr(out, "redis://***@h:99999"));
+    assert_null(strstr(out, "hunter2"));
+    sc_config_free(&cfg);
+    unlink(keep);
+}
+
+/* ---- TLS options (issue 15) ---------------------------------------------- */
+
+static void test_tls_min_version_and_ciphers(void **state)
+{
+    struct sc_config cfg;
+
+    (void)state;
+    assert_int_equal(load_args(&cfg, "--tls-cert", "c", "--tls-key", "k", NULL), SC_CONFIG_OK);
+    assert_int_equal(cfg.tls_min_minor, 2);
+    assert_null(cfg.tls_ciphers);
+    sc_config_free(&cfg);
+    assert_int_equal(load_args(&cfg, "--tls-cert", "c", "--tls-key", "k", "--tls-min-version",
+                               "1.3", "--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256", NULL),
+                     SC_CONFIG_OK);
+    assert_int_equal(cfg.tls_min_minor, 3);
+    assert_string_equal(cfg.tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+    sc_config_free(&cfg);
+    static const char *const bad_versions[] = {"1.1", "1.0", "1.4", "1", "", "1.2 "};
+    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+        assert_int_equal(load_args(&cfg, "--tls-cert", "c", "--tls-key", "k",
+                                   "--tls-min-version", bad_versions[i], NULL),
+                         SC_CONFIG_BAD);
+        assert_non_null(strstr(out, "tls-min-version"));
+        sc_config_free(&cfg);
+    }
+    /* On a plain-text node they would silently do nothing. */
+    assert_int_equal(load_args(&cfg, "--tls-min-version", "1.3", NULL), SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "tls-min-version"));
+    sc_config_free(&cfg);
+    assert_int_equal(load_args(&cfg, "--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256", NULL),
+                     SC_CONFIG_BAD);
+    assert_non_null(strstr(out, "tls-ciphers"));
+    sc_config_free(&cfg);
+}
+
 static void test_load_version_exits(void **state)
 {
     struct sc_config cfg;
@@ -814,6 +1095,14 @@ int main(void)
         cmocka_unit_test(test_load_version_exits),
         cmocka_unit_test(test_drain_is_a_boolean),
         cmocka_unit_test(test_cluster_values_are_checked),
+        cmocka_unit_test(test_every_boolean_flag_takes_every_form),
+        cmocka_unit_test(test_boolean_defaults),
+        cmocka_unit_test(test_help_shows_boolean_forms),
+        cmocka_unit_test(test_misspelled_keys_and_flags_get_a_hint),
+        cmocka_unit_test(test_redis_password_file_is_read_once_at_load),
+        cmocka_unit_test(test_redis_password_file_refusals),
+        cmocka_unit_test(test_redis_password_sources_are_exclusive),
+        cmocka_unit_test(test_tls_min_version_and_ciphers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
