@@ -656,6 +656,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
         srv->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
     }
+    sc_server_redis_status_to(srv, c);
     return 0;
 }
 

@@ -55,6 +55,7 @@ static void redis_up(struct sc_rconn *c)
     r->srv->metrics.redis_reconnects = c->reconnects;
     SC_LOG(SC_LOG_INFO, "redis: %zu channels to subscribe", r->srv->reg.nchannels);
     sc_redis_kick(r);
+    sc_server_redis_status(r->srv, 1);
 }
 
 /* The connection is gone, and with it every subscription. */
@@ -66,6 +67,7 @@ static void redis_lost(struct sc_rconn *c)
         r->resync_pending = 1;
     SC_LOG(SC_LOG_WARN, "redis: delivery paused until Redis is back");
     sc_registry_upstream_lost(&r->srv->reg);
+    sc_server_redis_status(r->srv, 0);
 }
 
 static const struct sc_rconn_ops redis_ops = {redis_probe, redis_up, redis_lost};

@@ -121,6 +121,52 @@ void sc_server_resynced(struct sc_server *srv)
     missed_list(&srv->pinged);
 }
 
+/* The status event; docs/protocol.md, "Redis status". NULL on allocation
+ * failure (counted and logged). */
+static struct sc_msg *status_frame(struct sc_server *srv, int up)
+{
+    static const char down_json[] = "{\"op\":\"status\",\"redis\":\"down\"}";
+    static const char up_json[] = "{\"op\":\"status\",\"redis\":\"up\"}";
+    struct sc_msg *m = up ? sc_msg_text(up_json, sizeof(up_json) - 1)
+                          : sc_msg_text(down_json, sizeof(down_json) - 1);
+
+    if (!m) {
+        srv->metrics.errors[SC_ERR_ALLOC]++;
+        SC_LOG(SC_LOG_ERROR, "out of memory encoding a status event");
+    }
+    return m;
+}
+
+void sc_server_redis_status(struct sc_server *srv, int up)
+{
+    struct sc_conn_list *lists[] = {&srv->active, &srv->pinged};
+    struct sc_msg *m;
+
+    /* Every failed reconnect reports a loss: clients hear of changes only. */
+    if (srv->redis_down == !up)
+        return;
+    srv->redis_down = !up;
+    if (!(m = status_frame(srv, up)))
+        return;
+    /* A full queue closes its connection (4100) and unlinks it: step first. */
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        for (struct sc_conn *c = lists[i]->head, *next; c; c = next) {
+            next = c->lnext;
+            sc_conn_send(c, m);
+        }
+    sc_msg_unref(m);
+}
+
+void sc_server_redis_status_to(struct sc_server *srv, struct sc_conn *c)
+{
+    struct sc_msg *m;
+
+    if (!srv->redis_down || !(m = status_frame(srv, 0)))
+        return;
+    sc_conn_send(c, m);
+    sc_msg_unref(m);
+}
+
 static void on_flush_check(uv_check_t *h)
 {
     struct sc_server *srv = h->data;

@@ -64,6 +64,7 @@ struct sc_server {
     uint64_t drain_idle_since_ms;
     int stopping;
     int draining;          /* stopping, but moving clients away first */
+    int redis_down;        /* clients were told Redis is down */
     int exit_status;
     char web_root[4096];
 };
@@ -97,6 +98,16 @@ void sc_server_publish(struct sc_server *srv, const char *channel, size_t clen,
 /* Redis came back and every subscription is in place again: tell each
  * subscriber that messages may have been missed. */
 void sc_server_resynced(struct sc_server *srv);
+
+/* The Redis connection went down (up 0) or came back (up 1): queue
+ * {"op":"status","redis":"down"|"up"} to every connection, one shared
+ * frame, when that changes what clients were last told. A failure to
+ * allocate is counted and logged; clients then miss the event. */
+void sc_server_redis_status(struct sc_server *srv, int up);
+
+/* A new connection: queue the "down" status event to c if Redis is down
+ * (clients that connect while it is up hear nothing). */
+void sc_server_redis_status_to(struct sc_server *srv, struct sc_conn *c);
 
 /* Arrange for sc_conn_flush_pending() at the end of this iteration. */
 void sc_server_flush_soon(struct sc_server *srv);

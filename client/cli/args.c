@@ -26,6 +26,9 @@ static const char sc_exit_table[] =
 	"  4      the node refused the subscription (its reason on stderr)\n"
 	"  5      the node closed the connection with a do-not-reconnect code\n"
 	"         (4000-4099, or 1000/1002/1003/1007/1008/1009)\n"
+	"  6      --connect-timeout passed: sub: no WebSocket handshake on the\n"
+	"         first connection; pub: no connection to Redis, or no answer\n"
+	"         from it\n"
 	"  128+N  killed by signal N (130 for Ctrl-C, 143 for SIGTERM)\n";
 
 void sc_usage_main(FILE *f)
@@ -65,14 +68,23 @@ void sc_usage_sub(FILE *f)
 		"not just the data\n"
 		"  -n, --count N        exit 0 after N messages\n"
 		"  -t, --timeout S      exit 3 when no message arrives for S "
-		"seconds (S may\n"
-		"                       be fractional; the clock runs across "
+		"seconds once\n"
+		"                       connected (S may be fractional; the "
+		"clock starts at\n"
+		"                       the first handshake and runs across "
 		"reconnects)\n"
+		"      --connect-timeout S\n"
+		"                       seconds for TCP connect + WebSocket "
+		"upgrade (default\n"
+		"                       10); the first connection exits 6 "
+		"past it, later\n"
+		"                       ones count as a failed reconnect\n"
 		"      --max-retries N  exit 1 after N reconnect attempts in a "
 		"row fail\n"
 		"                       (default: keep trying)\n"
 		"      --insecure       accept any TLS certificate (wss:// only)\n"
-		"  -q, --quiet          no notices about reconnects on stderr\n"
+		"  -q, --quiet          no notices about reconnects or the node's "
+		"Redis on stderr\n"
 		"  -v, --verbose        connection details on stderr; -vv adds "
 		"libwebsockets logs\n"
 		"  -h, --help           show this help\n"
@@ -81,7 +93,8 @@ void sc_usage_sub(FILE *f)
 		"base64 when the\nnode had to encode it (so binary payloads come "
 		"out as the bytes published).\nWith --json, each message and "
 		"'missed' frame as received.  'missed' events\nare reported on "
-		"stderr in both modes.\n"
+		"stderr in both modes, and so is the node losing Redis\n(and "
+		"getting it back), unless -q.\n"
 		"\n"
 		"Reconnects: a lost connection (network error, close 1001, "
 		"1011, 4100-4199)\nis retried with exponential backoff and full "
@@ -89,7 +102,7 @@ void sc_usage_sub(FILE *f)
 		"subscribed again and a 'missed' event with\nreason "
 		"\"client_reconnect\" is reported.  A redirect or move (close "
 		"4200-4299)\nis followed at once.  The first connection is not "
-		"retried: it exits 1.\n"
+		"retried: it exits 1,\nor 6 past --connect-timeout.\n"
 		"\n%s", sc_exit_table);
 }
 
@@ -107,6 +120,10 @@ void sc_usage_pub(FILE *f)
 		"Options:\n"
 		"  -r, --redis URL   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n"
 		"                    (default redis://127.0.0.1:6379)\n"
+		"      --connect-timeout S\n"
+		"                    seconds allowed for the connection to Redis "
+		"and for each\n"
+		"                    of its answers (default 10); past it, exit 6\n"
 		"  -v, --verbose     report what was sent on stderr\n"
 		"  -h, --help        show this help\n"
 		"\n%s", sc_exit_table);
@@ -183,7 +200,16 @@ static int sc_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-enum { SC_OPT_MAX_RETRIES = 256, SC_OPT_INSECURE };
+enum { SC_OPT_MAX_RETRIES = 256, SC_OPT_INSECURE, SC_OPT_CONNECT_TIMEOUT };
+
+/* Apply --connect-timeout for cmd.  Returns 0 or -EINVAL (reported). */
+static int sc_connect_timeout_option(const char *cmd, double *out)
+{
+	if (sc_parse_seconds(optarg, out))
+		return sc_bad_value(cmd, "--connect-timeout", optarg,
+				    "want seconds > 0, at most a week");
+	return 0;
+}
 
 /* Apply one parsed "sub" option.  Returns 0 or -EINVAL (reported). */
 static int sc_sub_option(int c, struct sc_sub_opts *o)
@@ -215,6 +241,8 @@ static int sc_sub_option(int c, struct sc_sub_opts *o)
 	case SC_OPT_INSECURE:
 		o->insecure = 1;
 		return 0;
+	case SC_OPT_CONNECT_TIMEOUT:
+		return sc_connect_timeout_option("sub", &o->connect_timeout_s);
 	case 'q':
 		o->quiet = 1;
 		return 0;
@@ -237,6 +265,8 @@ int sc_args_sub(int argc, char **argv, struct sc_sub_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max-retries", required_argument, NULL, SC_OPT_MAX_RETRIES },
 		{ "insecure", no_argument, NULL, SC_OPT_INSECURE },
+		{ "connect-timeout", required_argument, NULL,
+		  SC_OPT_CONNECT_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -246,6 +276,7 @@ int sc_args_sub(int argc, char **argv, struct sc_sub_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->max_retries = -1;
+	o->connect_timeout_s = SC_CONNECT_TIMEOUT_S;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:jn:t:qvh", longopts, NULL)) !=
@@ -273,6 +304,8 @@ int sc_args_pub(int argc, char **argv, struct sc_pub_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "redis", required_argument, NULL, 'r' },
+		{ "connect-timeout", required_argument, NULL,
+		  SC_OPT_CONNECT_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -281,17 +314,27 @@ int sc_args_pub(int argc, char **argv, struct sc_pub_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->redis_url = "redis://127.0.0.1:6379";
+	o->connect_timeout_s = SC_CONNECT_TIMEOUT_S;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":r:vh", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return sc_bad_option("pub", c, argv);
-		if (c == 'r')
+		switch (c) {
+		case 'r':
 			o->redis_url = optarg;
-		else if (c == 'v')
+			break;
+		case SC_OPT_CONNECT_TIMEOUT:
+			if (sc_connect_timeout_option("pub",
+						      &o->connect_timeout_s))
+				return -EINVAL;
+			break;
+		case 'v':
 			o->verbose++;
-		else
+			break;
+		default:
 			o->help = 1;
+		}
 	}
 	if (o->help)
 		return 0;

@@ -18,8 +18,12 @@ enum sc_exit {
 	SC_EXIT_TIMEOUT = 3,	/* --timeout passed without a message */
 	SC_EXIT_REFUSED = 4,	/* the node answered the subscribe with error */
 	SC_EXIT_CLOSED = 5,	/* the node closed with a do-not-reconnect code */
+	SC_EXIT_CONNECT_TIMEOUT = 6, /* no handshake / no answer in time */
 	SC_EXIT_SIGNAL = 128,	/* + signal number */
 };
+
+/* --connect-timeout when none is given, in seconds. */
+#define SC_CONNECT_TIMEOUT_S 10.0
 
 struct sc_sub_opts {
 	const char *url;
@@ -29,6 +33,7 @@ struct sc_sub_opts {
 	int json;
 	long count;		/* 0: no limit */
 	double timeout_s;	/* 0: none */
+	double connect_timeout_s; /* TCP connect + WebSocket upgrade */
 	long max_retries;	/* -1: retry forever */
 	int insecure;
 	int quiet;
@@ -40,6 +45,7 @@ struct sc_pub_opts {
 	const char *redis_url;
 	const char *channel;
 	const char *message;	/* "-" reads stdin */
+	double connect_timeout_s; /* connect, and each reply from Redis */
 	int verbose;
 	int help;
 };

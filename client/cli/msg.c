@@ -19,6 +19,7 @@ static const struct {
 	{ "message", SC_OP_MESSAGE },	{ "missed", SC_OP_MISSED },
 	{ "ok", SC_OP_OK },		{ "error", SC_OP_ERROR },
 	{ "redirect", SC_OP_REDIRECT },	{ "move", SC_OP_MOVE },
+	{ "hello", SC_OP_HELLO },	{ "status", SC_OP_STATUS },
 };
 
 /*
@@ -150,14 +151,11 @@ static int sc_parse_missed(struct sc_frame *f)
 	return sc_get_str(f->root, "reason", 0, &f->reason);
 }
 
-/* Fill url / shard / epoch of a "redirect" or "move".  0 or -EPROTO. */
-static int sc_parse_redirect(struct sc_frame *f)
+/* Fill epoch when the frame has one.  0 or -EPROTO. */
+static int sc_parse_epoch(struct sc_frame *f)
 {
 	const json_t *epoch = json_object_get(f->root, "epoch");
 
-	if (sc_get_str(f->root, "url", 1, &f->url) ||
-	    sc_get_str(f->root, "shard", 0, &f->shard))
-		return -EPROTO;
 	if (epoch && !json_is_null(epoch)) {
 		if (!json_is_integer(epoch))
 			return -EPROTO;
@@ -165,6 +163,31 @@ static int sc_parse_redirect(struct sc_frame *f)
 		f->epoch = json_integer_value(epoch);
 	}
 	return 0;
+}
+
+/* Fill url / shard / epoch of a "redirect" or "move".  0 or -EPROTO. */
+static int sc_parse_redirect(struct sc_frame *f)
+{
+	if (sc_get_str(f->root, "url", 1, &f->url) ||
+	    sc_get_str(f->root, "shard", 0, &f->shard))
+		return -EPROTO;
+	return sc_parse_epoch(f);
+}
+
+/*
+ * Fill shard / key / epoch / n_shards of a "hello".  Only printed, so
+ * nothing is required.  0 or -EPROTO.
+ */
+static int sc_parse_hello(struct sc_frame *f)
+{
+	const json_t *shards = json_object_get(f->root, "shards");
+
+	if (sc_get_str(f->root, "shard", 0, &f->shard) ||
+	    sc_get_str(f->root, "key", 0, &f->key) ||
+	    (shards && !json_is_null(shards) && !json_is_array(shards)))
+		return -EPROTO;
+	f->n_shards = json_is_array(shards) ? (long)json_array_size(shards) : -1;
+	return sc_parse_epoch(f);
 }
 
 /* Dispatch to the member parser for f->op.  0 or a negative errno. */
@@ -181,6 +204,10 @@ static int sc_parse_members(struct sc_frame *f)
 	case SC_OP_REDIRECT:
 	case SC_OP_MOVE:
 		return sc_parse_redirect(f);
+	case SC_OP_HELLO:
+		return sc_parse_hello(f);
+	case SC_OP_STATUS:
+		return sc_get_str(f->root, "redis", 1, &f->redis);
 	case SC_OP_UNKNOWN:
 		break;
 	}

@@ -18,6 +18,8 @@ enum sc_op {
 	SC_OP_ERROR,
 	SC_OP_REDIRECT,		/* followed by close 4200: reconnect to url now */
 	SC_OP_MOVE,		/* followed by close 4201: reconnect to url now */
+	SC_OP_HELLO,		/* a clustered node's greeting */
+	SC_OP_STATUS,		/* the node lost Redis, or has it again */
 };
 
 /*
@@ -47,11 +49,18 @@ struct sc_frame {
 	const json_t *channels;		/* array of strings, or NULL */
 	const char *reason;
 
-	/* redirect, move */
+	/* redirect, move; hello (shard, epoch) */
 	const char *url;
 	const char *shard;
 	int has_epoch;
 	long long epoch;
+
+	/* hello */
+	const char *key;
+	long n_shards;			/* entries of "shards", -1 without it */
+
+	/* status: "up", "down", or a value from a newer node */
+	const char *redis;
 };
 
 /*

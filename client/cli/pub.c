@@ -20,7 +20,6 @@
 
 /* Redis refuses bulk strings above 512 MiB; fail before sending one. */
 #define SC_PUB_MAX (512u << 20)
-#define SC_PUB_TIMEOUT_S 5
 
 /*
  * Read all of stdin, byte for byte.  Returns 0 with a malloc'd buffer in
@@ -64,16 +63,49 @@ static int sc_read_stdin(char **out, size_t *len)
 	return 0;
 }
 
+/* --connect-timeout as hiredis takes it. */
+static struct timeval sc_timeval(double s)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)s;
+	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/*
+ * Did the call that just failed on c run out of time?  hiredis reports a
+ * timeout only through errno: EAGAIN from a read or write that hit the
+ * socket timeout, ETIMEDOUT from a connect.  e is errno right after it.
+ */
+static int sc_timed_out(const redisContext *c, int e)
+{
+	return c->err == REDIS_ERR_IO &&
+	       (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT);
+}
+
 /*
  * Run one command and check its reply is not an error.  Returns the reply
- * (caller frees) or NULL after reporting what went wrong.
+ * (caller frees), or NULL after reporting what went wrong, with *rc set to
+ * SC_EXIT_CONNECT_TIMEOUT when Redis did not answer in time and to
+ * SC_EXIT_FAILURE otherwise.
  */
-static redisReply *sc_redis_call(redisContext *c, const char *what,
-				 int argc, const char **argv,
-				 const size_t *argvlen)
+static redisReply *sc_redis_call(redisContext *c, const struct sc_pub_opts *o,
+				 const char *what, int argc, const char **argv,
+				 const size_t *argvlen, int *rc)
 {
 	redisReply *r = redisCommandArgv(c, argc, argv, argvlen);
+	int e = errno;
 
+	*rc = SC_EXIT_FAILURE;
+	if (!r && sc_timed_out(c, e)) {
+		sc_err("Redis did not answer %s within %g s (--connect-timeout)%s",
+		       what, o->connect_timeout_s,
+		       strcmp(what, "PUBLISH") ? "" :
+		       "; the message may or may not have been published");
+		*rc = SC_EXIT_CONNECT_TIMEOUT;
+		return NULL;
+	}
 	if (!r) {
 		sc_err("Redis %s failed: %s", what, c->errstr);
 		return NULL;
@@ -87,18 +119,29 @@ static redisReply *sc_redis_call(redisContext *c, const char *what,
 }
 
 /*
- * Connect (and AUTH when the URL has a password).  Returns the context or
- * NULL after reporting the failure.
+ * Connect (and AUTH when the URL has a password).  Returns the context, or
+ * NULL after reporting the failure with *rc set as sc_redis_call() does.
  */
-static redisContext *sc_redis_open(const struct sc_redis_url *u)
+static redisContext *sc_redis_open(const struct sc_redis_url *u,
+				   const struct sc_pub_opts *o, int *rc)
 {
-	struct timeval tv = { SC_PUB_TIMEOUT_S, 0 };
+	struct timeval tv = sc_timeval(o->connect_timeout_s);
 	const char *argv[3] = { "AUTH" };
 	size_t argvlen[3] = { 4 };
 	redisContext *c = redisConnectWithTimeout(u->host, u->port, tv);
+	int e = errno;
 	redisReply *r;
 	int argc = 1;
 
+	*rc = SC_EXIT_FAILURE;
+	if (c && c->err && sc_timed_out(c, e)) {
+		sc_err("cannot connect to Redis at %s:%d: timed out after %g s "
+		       "(--connect-timeout)", u->host, u->port,
+		       o->connect_timeout_s);
+		*rc = SC_EXIT_CONNECT_TIMEOUT;
+		redisFree(c);
+		return NULL;
+	}
 	if (!c || c->err) {
 		sc_err("cannot connect to Redis at %s:%d: %s", u->host, u->port,
 		       c ? c->errstr : "out of memory");
@@ -116,7 +159,7 @@ static redisContext *sc_redis_open(const struct sc_redis_url *u)
 	}
 	argv[argc] = u->password;
 	argvlen[argc++] = strlen(u->password);
-	r = sc_redis_call(c, "AUTH", argc, argv, argvlen);
+	r = sc_redis_call(c, o, "AUTH", argc, argv, argvlen, rc);
 	if (!r) {
 		redisFree(c);
 		return NULL;
@@ -133,10 +176,11 @@ static int sc_publish(redisContext *c, const struct sc_pub_opts *o,
 {
 	const char *argv[3] = { "PUBLISH", o->channel, msg };
 	size_t argvlen[3] = { 7, strlen(o->channel), len };
-	redisReply *r = sc_redis_call(c, "PUBLISH", 3, argv, argvlen);
+	int rc;
+	redisReply *r = sc_redis_call(c, o, "PUBLISH", 3, argv, argvlen, &rc);
 
 	if (!r)
-		return SC_EXIT_FAILURE;
+		return rc;
 	if (r->type != REDIS_REPLY_INTEGER) {
 		sc_err("Redis PUBLISH: unexpected reply type %d", r->type);
 		freeReplyObject(r);
@@ -178,8 +222,7 @@ int sc_pub_run(const struct sc_pub_opts *o)
 		}
 		msg = buf;
 	}
-	c = sc_redis_open(&u);
-	rc = SC_EXIT_FAILURE;
+	c = sc_redis_open(&u, o, &rc);
 	if (c) {
 		rc = sc_publish(c, o, msg, len);
 		redisFree(c);

@@ -5,8 +5,9 @@
  * lws runs on its default poll() loop: with a single connection there is
  * nothing for epoll or libuv to win.  Timers are lws "sul"s on that loop:
  * sul_connect starts every attempt (so a reconnect never starts from inside
- * an lws callback) and sul_timeout enforces --timeout.  Frames are handed
- * to sub_frames.c once reassembled.
+ * an lws callback), sul_handshake enforces --connect-timeout on it, and
+ * sul_timeout enforces --timeout.  Frames are handed to sub_frames.c once
+ * reassembled.
  */
 #include "msg.h"
 #include "out.h"
@@ -64,6 +65,7 @@ void sc_sub_finish(struct sc_sub *s, int code)
 	s->exit_code = code;
 	lws_sul_cancel(&s->sul_connect);
 	lws_sul_cancel(&s->sul_timeout);
+	lws_sul_cancel(&s->sul_handshake);
 	/* Called from a timer, lws would go back to poll() with nothing due:
 	 * wake it so the service loop sees the end now. */
 	if (s->ctx)
@@ -142,7 +144,8 @@ static void sc_schedule(struct sc_sub *s, int now, const char *what)
 
 /*
  * A connection attempt failed before the handshake completed.  The very
- * first one ends the run: a mistyped URL should fail fast, not spin.
+ * first one ends the run (exit 6 when it timed out, else 1): a mistyped
+ * URL should fail fast, not spin.
  */
 static void sc_connect_failed(struct sc_sub *s, const char *why)
 {
@@ -152,7 +155,8 @@ static void sc_connect_failed(struct sc_sub *s, const char *why)
 		 sc_cur_text(s, buf, sizeof(buf)), why ? why : "unknown error");
 	if (!s->ever_open) {
 		sc_err("%s", what);
-		sc_sub_finish(s, SC_EXIT_FAILURE);
+		sc_sub_finish(s, s->handshake_late ? SC_EXIT_CONNECT_TIMEOUT
+						   : SC_EXIT_FAILURE);
 		return;
 	}
 	if (++s->cur_failures >= SC_REDIRECT_FAILS &&
@@ -201,6 +205,7 @@ static void sc_lost(struct sc_sub *s, const char *why)
 
 	if (s->st != SC_ST_CONNECTING && s->st != SC_ST_OPEN)
 		return;
+	lws_sul_cancel(&s->sul_handshake);
 	s->st = SC_ST_IDLE;
 	s->wsi = NULL;
 	s->tx_len = 0;
@@ -222,6 +227,30 @@ static int sc_tls_flags(const struct sc_sub *s)
 		return LCCSCF_USE_SSL;
 	return LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED | LCCSCF_ALLOW_EXPIRED |
 	       LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_INSECURE;
+}
+
+/*
+ * sul_handshake: the attempt under way has not completed its TCP connect
+ * and WebSocket upgrade within --connect-timeout.  A node that accepts and
+ * never answers would otherwise hold it for as long as the kernel keeps
+ * the socket.  The attempt fails as any other does; the wsi is killed
+ * after s has let go of it, so its callbacks find nothing to do.
+ */
+static void sc_handshake_timeout_cb(lws_sorted_usec_list_t *sul)
+{
+	struct sc_sub *s = lws_container_of(sul, struct sc_sub, sul_handshake);
+	struct lws *wsi = s->wsi;
+	char why[128];
+
+	if (s->st != SC_ST_CONNECTING)
+		return;
+	snprintf(why, sizeof(why), "timed out: TCP connect and WebSocket "
+		 "upgrade not done within %g s (--connect-timeout)",
+		 s->o->connect_timeout_s);
+	s->handshake_late = 1;
+	sc_lost(s, why);
+	if (wsi)
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 
 /* sul_connect: start one connection attempt to s->cur. */
@@ -246,24 +275,36 @@ static void sc_connect_cb(lws_sorted_usec_list_t *sul)
 	i.retry_and_idle_policy = &sc_keepalive;
 	i.pwsi = &s->wsi;
 	s->st = SC_ST_CONNECTING;
+	s->handshake_late = 0;
 	s->close_code = SC_CLOSE_ABNORMAL;
 	s->close_reason[0] = '\0';
 	s->rx_len = 0;
 	sc_debug("connecting to %s", sc_cur_text(s, buf, sizeof(buf)));
+	lws_sul_schedule(s->ctx, 0, &s->sul_handshake, sc_handshake_timeout_cb,
+			 (lws_usec_t)(s->o->connect_timeout_s * 1e6));
 	if (!lws_client_connect_via_info(&i))
 		sc_lost(s, "connection failed to start (unknown host?)");
 }
 
+static void sc_timeout_cb(lws_sorted_usec_list_t *sul);
+
 /*
- * Handshake done: queue this connection's subscribe request.  Returns 0,
- * or -1 to drop the connection (out of memory: the run is over).
+ * Handshake done: queue this connection's subscribe request, and start the
+ * --timeout clock at the first one.  Returns 0, or -1 to drop the
+ * connection (out of memory: the run is over).
  */
 static int sc_established(struct sc_sub *s, struct lws *wsi)
 {
 	char *req;
 	size_t len;
 
+	lws_sul_cancel(&s->sul_handshake);
 	s->st = SC_ST_OPEN;
+	if (!s->ever_open && s->o->timeout_s > 0) {
+		s->last_msg_us = sc_sub_now_us();
+		lws_sul_schedule(s->ctx, 0, &s->sul_timeout, sc_timeout_cb,
+				 (lws_usec_t)(s->o->timeout_s * 1e6));
+	}
 	s->ever_open = 1;
 	s->cur_failures = 0;
 	if (sc_subscribe_request(s->o->channels, s->o->n_channels, ++s->sub_id,
@@ -557,10 +598,6 @@ int sc_sub_run(const struct sc_sub_opts *o)
 		return rc;
 	}
 	sc_sub_signals(s.ctx);
-	s.last_msg_us = sc_sub_now_us();
-	if (o->timeout_s > 0)
-		lws_sul_schedule(s.ctx, 0, &s.sul_timeout, sc_timeout_cb,
-				 (lws_usec_t)(o->timeout_s * 1e6));
 	lws_sul_schedule(s.ctx, 0, &s.sul_connect, sc_connect_cb, 0);
 	while (s.st != SC_ST_DONE && !sc_signal)
 		if (lws_service(s.ctx, 0) < 0)

@@ -37,6 +37,7 @@ struct sc_sub {
 
 	lws_sorted_usec_list_t sul_connect;
 	lws_sorted_usec_list_t sul_timeout;
+	lws_sorted_usec_list_t sul_handshake;	/* --connect-timeout */
 	char host_hdr[300];
 
 	unsigned char *rx;		/* one frame, reassembled */
@@ -47,6 +48,7 @@ struct sc_sub {
 	long long sub_id;		/* id of this connection's subscribe */
 	int subscribed;			/* this connection got its "ok" */
 	int ever_open;			/* a handshake has succeeded once */
+	int handshake_late;		/* this attempt hit --connect-timeout */
 	int gap;			/* lost a subscription; report it */
 	int close_code;			/* peer's close code, or 1006 */
 	char close_reason[124];

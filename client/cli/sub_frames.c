@@ -1,6 +1,7 @@
 /*
  * sub_frames.c - what "sub" does with each frame the node sends: print
- * messages, report gaps, check the subscribe reply, remember redirects.
+ * messages, report gaps and Redis outages, check the subscribe reply,
+ * remember redirects.
  *
  * Connection handling lives in sub.c; this side never touches lws, so the
  * only way it ends a connection is by returning -1 after sc_sub_finish().
@@ -10,6 +11,7 @@
 #include "sub.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +210,36 @@ static void sc_on_redirect(struct sc_sub *s, const struct sc_frame *f)
 	s->has_epoch = f->has_epoch;
 }
 
+/* A "hello": nothing to do but say who answered, with -v. */
+static void sc_on_hello(const struct sc_frame *f)
+{
+	char shards[64] = "";
+
+	if (f->n_shards >= 0)
+		snprintf(shards, sizeof(shards), ", %ld shard(s) in the map",
+			 f->n_shards);
+	sc_debug("the node's greeting: shard %s, key %s, epoch %lld%s",
+		 f->shard ? f->shard : "-", f->key ? f->key : "-",
+		 f->has_epoch ? f->epoch : -1LL, shards);
+}
+
+/*
+ * A "status": the node lost Redis, or has it back.  The connection is fine
+ * either way, so this is a notice; the gap itself is reported by the
+ * "missed" event that follows the node's recovery.
+ */
+static void sc_on_status(const struct sc_frame *f)
+{
+	if (!strcmp(f->redis, "down"))
+		sc_note("the node lost Redis: no message can arrive until it "
+			"is back");
+	else if (!strcmp(f->redis, "up"))
+		sc_note("the node has Redis again");
+	else
+		sc_debug("ignoring a status this client does not know: "
+			 "redis %s", f->redis);
+}
+
 int sc_sub_frame(struct sc_sub *s)
 {
 	struct sc_frame f;
@@ -233,6 +265,12 @@ int sc_sub_frame(struct sc_sub *s)
 	case SC_OP_REDIRECT:
 	case SC_OP_MOVE:
 		sc_on_redirect(s, &f);
+		break;
+	case SC_OP_HELLO:
+		sc_on_hello(&f);
+		break;
+	case SC_OP_STATUS:
+		sc_on_status(&f);
 		break;
 	case SC_OP_UNKNOWN:
 		sc_debug("ignoring a frame with an op this client does not know");

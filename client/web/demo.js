@@ -5,6 +5,9 @@ import { connect } from './shardcast.js';
 // channel cannot grow the page without bound.
 const MAX_ROWS = 300;
 const WS_URL = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+// Subscribed on load when the page url has no ?channels=, so that the
+// `redis-cli PUBLISH news hello` the page suggests shows up at once.
+const DEFAULT_CHANNELS = ['news'];
 
 const $ = (id) => document.getElementById(id);
 let client = null;
@@ -18,9 +21,17 @@ function start(key, channels) {
   const listen = (name, fn) => c.on(name, (e) => c === client && fn(e));
 
   listen('open', () => {
-    setStatus('open', 'connected');
+    showConnected(c);
     showEndpoint(c);
     log('open', `connected to ${c.url}`);
+  });
+  // The node lost Redis (or got it back): the socket is fine, but nothing
+  // published can arrive meanwhile, and "connected" alone would hide that.
+  listen('status', (e) => {
+    showConnected(c);
+    log('status', e.redis === 'down'
+      ? 'the node lost Redis: nothing can arrive until it is back'
+      : 'the node has Redis again');
   });
   listen('hello', (e) => {
     showEndpoint(c);
@@ -40,7 +51,7 @@ function start(key, channels) {
   listen('missed', (e) => log('missed', `messages lost on ${e.channels.join(', ')} (${e.reason})`));
   listen('error', (e) => {
     log('error', `${e.code}: ${e.message}${e.channel ? ` [${e.channel}]` : ''}`);
-    // A refused subscription is dropped by the client.
+    // A refused subscription is dropped by the client (and from the hint).
     renderChannels();
   });
 
@@ -53,7 +64,6 @@ function start(key, channels) {
 function subscribe(channel) {
   client.subscribe(channel, showMessage);
   renderChannels();
-  showPublishHint(channel);
 }
 
 function unsubscribe(channel) {
@@ -61,10 +71,17 @@ function unsubscribe(channel) {
   renderChannels();
 }
 
-function setStatus(state, text) {
+function setStatus(state, text, redis = null) {
   const el = $('status');
   el.dataset.state = state;
+  if (redis) el.dataset.redis = redis;
+  else delete el.dataset.redis;
   el.textContent = text;
+}
+
+function showConnected(c) {
+  if (c.redis === 'down') setStatus('open', 'connected, Redis unavailable: nothing can arrive', 'down');
+  else setStatus('open', 'connected', 'up');
 }
 
 function showEndpoint(c) {
@@ -75,6 +92,7 @@ function showEndpoint(c) {
 }
 
 function renderChannels() {
+  showPublishHint(client.channels.at(-1) ?? null);
   const list = $('channels');
   list.replaceChildren(
     ...client.channels.map((channel) => {
@@ -131,10 +149,14 @@ function describeBytes(bytes) {
   return `[${bytes.length} bytes] ${shown}${bytes.length > 64 ? ' …' : ''}`;
 }
 
+// The hint follows the newest subscription the client still holds, so a
+// refused or removed channel is never the one suggested.
 function showPublishHint(channel) {
-  const target = channelMatching(channel);
+  const target = channel === null ? null : channelMatching(channel);
   $('publish-cmd').textContent =
-    target === null ? `# publish to a channel that ${channel} matches` : `redis-cli PUBLISH ${shellQuote(target)} hello`;
+    channel === null ? '# subscribe to a channel first, then publish to it'
+      : target === null ? `# publish to a channel that ${channel} matches`
+        : `redis-cli PUBLISH ${shellQuote(target)} hello`;
 }
 
 // A channel name the Redis glob pattern matches (the name itself when it is
@@ -182,13 +204,15 @@ function rememberInPageUrl() {
   const key = client.key;
   if (key) url.searchParams.set('key', key);
   else url.searchParams.delete('key');
-  if (client.channels.length) url.searchParams.set('channels', client.channels.join(','));
-  else url.searchParams.delete('channels');
+  // An empty ?channels= keeps "none" across a reload (no parameter means the default).
+  url.searchParams.set('channels', client.channels.join(','));
   history.replaceState(null, '', url);
 }
 
 const params = new URLSearchParams(location.search);
-const initialChannels = (params.get('channels') ?? '').split(',').filter(Boolean);
+const initialChannels = params.has('channels')
+  ? params.get('channels').split(',').filter(Boolean)
+  : DEFAULT_CHANNELS;
 $('key-input').value = params.get('key') ?? '';
 
 $('key-form').addEventListener('submit', (event) => {
@@ -211,4 +235,3 @@ $('copy-btn').addEventListener('click', copyPublishCommand);
 $('clear-btn').addEventListener('click', () => $('messages').replaceChildren());
 
 start(params.get('key') ?? '', initialChannels);
-showPublishHint(initialChannels.at(-1) ?? 'news');

@@ -76,6 +76,11 @@ export class ShardcastClient {
     this.state = 'connecting';
     /** Shard id of the connected node, from its hello event; null when it sent none. */
     this.shard = null;
+    /**
+     * 'up' or 'down': the connected node's Redis, as its last status event
+     * said. A node says nothing while Redis is up, so every connection starts at 'up'.
+     */
+    this.redis = 'up';
 
     this._WebSocket = WebSocket;
     this._clock = clock ?? {
@@ -222,6 +227,7 @@ export class ShardcastClient {
 
   _opened() {
     this.state = 'open';
+    this.redis = 'up';
     this._openedAt = this._clock.now();
     this._lastRx = this._openedAt;
     this._watch();
@@ -326,6 +332,12 @@ export class ShardcastClient {
         break;
       case 'missed':
         this._emit('missed', { channels: msg.channels, reason: msg.reason });
+        break;
+      case 'status':
+        // Values from newer nodes are ignored, like unknown ops.
+        if (msg.redis !== 'up' && msg.redis !== 'down') break;
+        this.redis = msg.redis;
+        this._emit('status', { redis: msg.redis });
         break;
       case 'hello':
         this.shard = msg.shard ?? null;

@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
+import net from 'node:net';
 
 const require = createRequire(import.meta.url);
 
@@ -47,7 +48,11 @@ export class MockNode {
   }
 
   // opts.tls = { key, cert } serves wss:// instead of ws://.
+  // opts.silent accepts TCP connections and never answers anything (a node
+  // wedged before its handshake, or a Redis that stopped answering); the
+  // sockets are counted in this.accepted.
   async listen(port = 0) {
+    if (this.opts.silent) return this.#listenSilent(port);
     const { WebSocketServer } = loadWs();
     const verifyClient = (info, cb) => {
       if (this.opts.httpStatus) return cb(false, this.opts.httpStatus, 'refused by mock');
@@ -66,6 +71,22 @@ export class MockNode {
     }
     this.url = `${this.opts.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/ws`;
     this.wss.on('connection', (ws, req) => this.#accept(ws, req));
+    return this;
+  }
+
+  async #listenSilent(port) {
+    this.accepted = 0;
+    this.sockets = new Set();
+    this.tcp = net.createServer((sock) => {
+      this.accepted++;
+      this.sockets.add(sock);
+      sock.on('error', () => {});
+      sock.on('close', () => this.sockets.delete(sock));
+    });
+    this.tcp.listen(port, '127.0.0.1');
+    await once(this.tcp, 'listening');
+    this.port = this.tcp.address().port;
+    this.url = `ws://127.0.0.1:${this.port}/ws`;
     return this;
   }
 
@@ -186,6 +207,11 @@ export class MockNode {
   }
 
   async close() {
+    if (this.tcp) {
+      for (const sock of this.sockets) sock.destroy();
+      await new Promise((resolve) => this.tcp.close(resolve));
+      return;
+    }
     for (const client of this.clients) client.ws.terminate();
     await new Promise((resolve) => this.wss.close(resolve));
     if (this.https) await new Promise((resolve) => this.https.close(resolve));

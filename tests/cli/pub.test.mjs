@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Resp, freePort, runCli, startRedis } from './lib.mjs';
+import { MockNode } from './mock-node.mjs';
 
 let redis;
 let secured;
@@ -87,6 +88,22 @@ test('a wrong password or none exits 1 with Redis\'s reason', async () => {
   const none = await runCli(['pub', '--redis', `redis://127.0.0.1:${secured.port}`, 'c', 'm']);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /Redis PUBLISH failed: NOAUTH/);
+});
+
+test('a Redis that accepts TCP but never answers: exit 6 after --connect-timeout, saying so', async () => {
+  const silent = await new MockNode({ silent: true }).listen();
+  try {
+    const started = Date.now();
+    const r = await runCli(['pub', '--connect-timeout', '1', '--redis', `redis://127.0.0.1:${silent.port}`, 'c', 'm']);
+    const took = Date.now() - started;
+    assert.equal(r.code, 6, r.stderr);
+    assert.match(r.stderr, /Redis did not answer PUBLISH within 1 s \(--connect-timeout\)/);
+    assert.doesNotMatch(r.stderr, /Resource temporarily unavailable/);
+    assert.ok(took >= 950 && took < 4000, `took ${took} ms`);
+    assert.equal(r.stdout.length, 0);
+  } finally {
+    await silent.close();
+  }
 });
 
 test('an unreachable Redis exits 1', async () => {

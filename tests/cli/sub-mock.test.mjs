@@ -258,6 +258,77 @@ test('--timeout counts from the last message', async () => {
   assert.equal(r.stdout.toString().split('\n').length - 1, 6);
 });
 
+test('a node that accepts TCP but never answers the upgrade: exit 6 after --connect-timeout, not -t', async () => {
+  const n = await mock({ silent: true });
+  const started = Date.now();
+  const r = await runCli(['sub', '--connect-timeout', '1', '-t', '0.3', n.url, 'news']);
+  const took = Date.now() - started;
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:\d+\/ws: timed out: TCP connect and WebSocket upgrade not done within 1 s \(--connect-timeout\)/);
+  assert.doesNotMatch(r.stderr, /no message for/, '-t counts only once connected');
+  assert.ok(took >= 950 && took < 4000, `took ${took} ms`);
+  assert.equal(n.accepted, 1);
+});
+
+test('the connect timeout is 10 s by default', async () => {
+  const n = await mock({ silent: true });
+  const started = Date.now();
+  const r = await runCli(['sub', n.url, 'news'], { timeout: 30000 });
+  const took = Date.now() - started;
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /not done within 10 s \(--connect-timeout\)/);
+  assert.ok(took >= 9900 && took < 14000, `took ${took} ms`);
+});
+
+test('a reconnect to a node that stopped answering times out and counts as a failed attempt', async () => {
+  const n = await mock();
+  const cli = startCli(['sub', '--connect-timeout', '0.5', '--max-retries', '3', n.url, 'news']);
+  await until(() => subscribed(n));
+  const { port } = n;
+  await n.close();
+  const silent = await new MockNode({ silent: true }).listen(port);
+  nodes.push(silent);
+  const r = await cli.wait(20000);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /timed out: TCP connect and WebSocket upgrade not done within 0\.5 s/);
+  assert.match(r.stderr, /giving up after 3 reconnect attempt/);
+  assert.ok(silent.accepted >= 1, 'no attempt reached the silent node');
+});
+
+test('-v shows the node\'s hello as its greeting', async () => {
+  const hello = { op: 'hello', shard: 's2', key: 'user-42', epoch: 7,
+    shards: [{ id: 's1', url: 'ws://127.0.0.1:1/ws', weight: 1 }, { id: 's2', url: 'ws://127.0.0.1:2/ws', weight: 1 }] };
+  const n = await mock({ onConnect: (c) => c.ws.send(JSON.stringify(hello)) });
+  const cli = startCli(['sub', '-v', '--count', '1', n.url, 'news']);
+  await until(() => subscribed(n));
+  n.publish('news', 'hi');
+  const r = await cli.wait();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /the node's greeting: shard s2, key user-42, epoch 7, 2 shard\(s\) in the map/);
+  assert.doesNotMatch(r.stderr, /does not know/);
+});
+
+test('the node losing Redis and getting it back is reported on stderr; -q keeps it quiet', async () => {
+  for (const quiet of [false, true]) {
+    const n = await mock();
+    const cli = startCli(['sub', ...(quiet ? ['-q'] : []), '--count', '1', n.url, 'news']);
+    await until(() => subscribed(n));
+    n.sendRaw('{"op":"status","redis":"down"}');
+    n.sendRaw('{"op":"status","redis":"up"}');
+    n.missed();
+    n.publish('news', 'after');
+    const r = await cli.wait();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), 'after\n');
+    const notices = [/the node lost Redis: no message can arrive until it is back/, /the node has Redis again/];
+    for (const re of notices) {
+      if (quiet) assert.doesNotMatch(r.stderr, re);
+      else assert.match(r.stderr, re);
+    }
+    assert.match(r.stderr, /missed messages on news \(redis_reconnect\)/);
+  }
+});
+
 test('a first connection that fails exits 1', async () => {
   const r = await runCli(['sub', `ws://127.0.0.1:${await freePort()}/ws`, 'news']);
   assert.equal(r.code, 1);

@@ -163,6 +163,28 @@ static void test_events(void **state)
 	assert_false(f.has_epoch);
 	sc_frame_clear(&f);
 
+	parse("{\"op\":\"hello\",\"shard\":\"s2\",\"key\":\"user-42\","
+	      "\"epoch\":7,\"shards\":[{\"id\":\"s1\"},{\"id\":\"s2\"}]}", 0, &f);
+	assert_int_equal(f.op, SC_OP_HELLO);
+	assert_string_equal(f.shard, "s2");
+	assert_string_equal(f.key, "user-42");
+	assert_true(f.has_epoch);
+	assert_int_equal(f.epoch, 7);
+	assert_int_equal(f.n_shards, 2);
+	sc_frame_clear(&f);
+	parse("{\"op\":\"hello\"}", 0, &f);
+	assert_int_equal(f.op, SC_OP_HELLO);
+	assert_null(f.shard);
+	assert_int_equal(f.n_shards, -1);
+	sc_frame_clear(&f);
+	parse("{\"op\":\"hello\",\"shards\":7}", -EPROTO, &f);
+
+	parse("{\"op\":\"status\",\"redis\":\"down\"}", 0, &f);
+	assert_int_equal(f.op, SC_OP_STATUS);
+	assert_string_equal(f.redis, "down");
+	sc_frame_clear(&f);
+	parse("{\"op\":\"status\"}", -EPROTO, &f);
+
 	parse("{\"op\":\"hello_from_v2\",\"x\":{}}", 0, &f);
 	assert_int_equal(f.op, SC_OP_UNKNOWN);
 	sc_frame_clear(&f);

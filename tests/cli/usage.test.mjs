@@ -11,11 +11,13 @@ test('--help of the program and both subcommands exits 0 with the exit table', a
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     const out = r.stdout.toString();
     assert.match(out, /^Usage: shardcast-cli/, args.join(' '));
-    for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ', '5 ', '128+N']) assert.ok(out.includes(`  ${code}`), `${args.join(' ')} lacks exit ${code}`);
+    for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ', '5 ', '6 ', '128+N']) assert.ok(out.includes(`  ${code}`), `${args.join(' ')} lacks exit ${code}`);
+    assert.match(out, / {2}6 +--connect-timeout passed/, `${args.join(' ')}: exit 6 is the connect timeout`);
   }
   const sub = (await runCli(['sub', '--help'])).stdout.toString();
-  for (const opt of ['--key', '--json', '--count', '--timeout', '--max-retries', '--insecure', '--verbose']) assert.ok(sub.includes(opt), opt);
-  assert.ok((await runCli(['pub', '--help'])).stdout.toString().includes('--redis'));
+  for (const opt of ['--key', '--json', '--count', '--timeout', '--connect-timeout', '--max-retries', '--insecure', '--verbose']) assert.ok(sub.includes(opt), opt);
+  const pub = (await runCli(['pub', '--help'])).stdout.toString();
+  for (const opt of ['--redis', '--connect-timeout']) assert.ok(pub.includes(opt), opt);
 });
 
 test('--version prints the version', async () => {
@@ -40,6 +42,9 @@ const usageErrors = [
   [['sub', '--timeout', '-1', 'ws://h/ws', 'c'], /bad value '-1' for --timeout/],
   [['sub', '--timeout', 'soon', 'ws://h/ws', 'c'], /bad value 'soon' for --timeout/],
   [['sub', '--max-retries', '-2', 'ws://h/ws', 'c'], /bad value '-2' for --max-retries/],
+  [['sub', '--connect-timeout', '0', 'ws://h/ws', 'c'], /bad value '0' for --connect-timeout/],
+  [['sub', '--connect-timeout', 'x', 'ws://h/ws', 'c'], /bad value 'x' for --connect-timeout/],
+  [['pub', '--connect-timeout', '-3', 'c', 'm'], /bad value '-3' for --connect-timeout/],
   [['sub', '--key', '', 'ws://h/ws', 'c'], /bad value '' for --key/],
   [['sub', 'http://h/ws', 'c'], /bad URL 'http:\/\/h\/ws'/],
   [['sub', 'ws://h:99999/ws', 'c'], /bad URL/],

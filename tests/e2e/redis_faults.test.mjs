@@ -32,14 +32,27 @@ test('Redis killed and restarted: 503 then 200, missed event, delivery resumes',
   assert.notEqual(down.redis, 'up');
   assert.equal(down.connections, 2, 'clients are kept while Redis is away');
   assert.equal((await node.metrics()).shardcast_redis_up, 0);
+  // Every client is told, once, however many reconnects fail meanwhile.
+  assert.deepEqual(await c.next((m) => m.op === 'status'), { op: 'status', redis: 'down' });
+  assert.deepEqual(await other.next((m) => m.op === 'status'), { op: 'status', redis: 'down' });
+  // A client that connects while Redis is away learns it at once.
+  const late = client(`${node.url}?channels=news`);
+  await late.opened;
+  assert.deepEqual(await late.next((m) => m.op === 'status', 2000), { op: 'status', redis: 'down' });
+  await new Promise((r) => setTimeout(r, 1200)); // a few failed reconnects (backoff max 500 ms)
+  assert.equal(c.messages.filter((m) => m.op === 'status').length, 0, 'status repeated while down');
 
   await redis.start();
   await waitFor(async () => (await health(node)).code === 200, { what: 'health 200 again' });
+  assert.deepEqual(await c.next((m) => m.op === 'status', 5000), { op: 'status', redis: 'up' });
   const missed = await c.next((m) => m.op === 'missed', 5000);
   assert.deepEqual(missed.channels.sort(), ['alerts.*', 'news']);
   assert.equal(missed.reason, 'redis_reconnect');
-  const missedOther = await other.next((m) => m.op === 'missed', 5000);
-  assert.deepEqual(missedOther.channels, ['quiet']);
+  const otherEvents = [];
+  for (let i = 0; i < 2; i++) otherEvents.push(await other.next((m) => m.op === 'status' || m.op === 'missed', 5000));
+  // "up" comes first: the resubscribe (then missed) follows.
+  assert.deepEqual(otherEvents, [{ op: 'status', redis: 'up' }, { op: 'missed', channels: ['quiet'], reason: 'redis_reconnect' }]);
+  assert.deepEqual(await late.next((m) => m.op === 'status', 5000), { op: 'status', redis: 'up' });
 
   // Every channel is back in Redis and delivery works again.
   assert.equal(await numsub(redis, 'news'), 1);
@@ -49,7 +62,8 @@ test('Redis killed and restarted: 503 then 200, missed event, delivery resumes',
   assert.equal((await c.next((m) => m.op === 'message' && m.channel === 'alerts.fire')).data, 'pattern-after');
   const m = await node.metrics();
   assert.ok(m.shardcast_redis_reconnects_total >= 1);
-  c.terminate(); other.terminate();
+  assert.equal(c.messages.filter((m) => m.op === 'status').length, 0, 'status repeated after up');
+  c.terminate(); other.terminate(); late.terminate();
 });
 
 test('Redis frozen (SIGSTOP): detected by the liveness check, recovered after SIGCONT', async () => {
@@ -86,8 +100,10 @@ test('a node started before Redis serves clients and subscribes once Redis appea
   assert.equal((await health(node)).code, 503);
   const c = client(`${node.url}?channels=early`);
   await c.opened;
+  assert.deepEqual(await c.next((m) => m.op === 'status', 2000), { op: 'status', redis: 'down' });
   await redis.start();
   await waitFor(async () => (await health(node)).code === 200, { what: 'up' });
+  assert.deepEqual(await c.next((m) => m.op === 'status', 5000), { op: 'status', redis: 'up' });
   await waitFor(async () => (await numsub(redis, 'early')) === 1, { what: 'subscribed' });
   await redis.cli('PUBLISH', 'early', 'hello');
   assert.equal((await c.next((m) => m.op === 'message')).data, 'hello');

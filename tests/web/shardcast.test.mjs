@@ -610,6 +610,56 @@ describe('deliveries and events', () => {
     assert.deepEqual(rethrown, [boom]);
   });
 
+  test('status events: Redis down and up on the node, reset by a new connection', TIMEOUT, async () => {
+    // The second connection is told at once that Redis is still down, as a
+    // node does for a client that connects while it is.
+    let connections = 0;
+    const node = await FakeNode.start({
+      onConnection: (conn) => { if (++connections === 3) conn.send({ op: 'status', redis: 'down' }); },
+    });
+    const { c, clock } = client(node.url, { random: () => 0 });
+    const seen = [];
+    c.on('status', (e) => seen.push({ ...e, state: c.redis }));
+    const conn = await node.next();
+    await nextEvent(c, 'open');
+    assert.equal(c.redis, 'up', 'no status event means up');
+
+    const down = nextEvent(c, 'status');
+    conn.send({ op: 'status', redis: 'down' });
+    assert.deepEqual(await down, { redis: 'down' });
+    assert.equal(c.redis, 'down');
+    // A value this client does not know is ignored, like an unknown op.
+    conn.send({ op: 'status', redis: 'sideways' });
+    const up = nextEvent(c, 'status');
+    conn.send({ op: 'status', redis: 'up' });
+    assert.deepEqual(await up, { redis: 'up' });
+    assert.equal(c.redis, 'up');
+    assert.deepEqual(seen, [{ redis: 'down', state: 'down' }, { redis: 'up', state: 'up' }]);
+
+    // Down, then the connection drops: the next node says nothing, so its
+    // Redis is up as far as the client knows.
+    const down2 = nextEvent(c, 'status');
+    conn.send({ op: 'status', redis: 'down' });
+    await down2;
+    const reopened = nextEvent(c, 'open');
+    conn.close(1001);
+    await nextEvent(c, 'reconnecting');
+    clock.advance(0);
+    const conn2 = await node.next();
+    await reopened;
+    assert.equal(c.redis, 'up');
+
+    // A node whose Redis is down says so right after the upgrade.
+    const third = nextEvent(c, 'status');
+    conn2.close(1001);
+    await nextEvent(c, 'reconnecting');
+    clock.advance(0);
+    await node.next();
+    assert.deepEqual(await third, { redis: 'down' });
+    assert.equal(c.redis, 'down');
+    assert.equal(seen.length, 4);
+  });
+
   test('close() ends it for good', TIMEOUT, async () => {
     const node = await FakeNode.start();
     const { c, clock } = client(node.url);
