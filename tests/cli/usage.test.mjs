@@ -41,6 +41,11 @@ const usageErrors = [
   [['sub', '--timeout', 'soon', 'ws://h/ws', 'c'], /bad value 'soon' for --timeout/],
   [['sub', '--max-retries', '-2', 'ws://h/ws', 'c'], /bad value '-2' for --max-retries/],
   [['sub', '--key', '', 'ws://h/ws', 'c'], /bad value '' for --key/],
+  // The node's key rule (shard/sc_names.h), checked before connecting: the
+  // port-9 node is never reached.
+  [['sub', '--max-retries', '0', '--key', 'a b', 'ws://127.0.0.1:9/ws', 'c'], /bad value 'a b' for --key/],
+  [['sub', '--max-retries', '0', '--key', 'k'.repeat(129), 'ws://127.0.0.1:9/ws', 'c'], /for --key: want 1-128/],
+  [['sub', '--max-retries', '0', '--key', 'caf\u00e9', 'ws://127.0.0.1:9/ws', 'c'], /for --key/],
   [['sub', 'http://h/ws', 'c'], /bad URL 'http:\/\/h\/ws'/],
   [['sub', 'ws://h:99999/ws', 'c'], /bad URL/],
   [['sub', 'ws://h/ws#frag', 'c'], /bad URL/],

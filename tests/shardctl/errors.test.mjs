@@ -101,6 +101,7 @@ test('usage errors exit 2; --help exits 0 and documents the exit statuses', asyn
     [['list', '--redis', 'http://127.0.0.1:6379'], /--redis: expected redis:\/\//],
     [['list', '--redis', 'redis://127.0.0.1:99999'], /--redis: expected redis:\/\//],
     [['list', '--redis', 'redis://pw@127.0.0.1'], /--redis: expected redis:\/\//],
+    [['drain', 'a/b'], /drain: ID must be 1-64 bytes/],
   ];
   for (const [args, re] of cases) {
     const r = await shardctl(args);
