@@ -1,85 +1,72 @@
-/* sc_redis_url: parse redis:// URLs. */
+/* sc_redis_url: parse redis:// URLs on top of sc_uri. */
 #include "sc_redis_url.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_range(const char *p, size_t n)
+/* "user:password" or ":password" of a into u->user / u->password. Returns
+ * 0, -EINVAL or -ENOMEM. */
+static int parse_userinfo(const struct sc_uri_authority *a,
+			  struct sc_redis_url *u)
 {
-    char *s = malloc(n + 1);
+	const char *colon = memchr(a->userinfo, ':', a->userinfo_len);
+	size_t ulen;
+	int rc;
 
-    if (s) {
-        memcpy(s, p, n);
-        s[n] = 0;
-    }
-    return s;
+	if (!colon)
+		return -EINVAL;
+	ulen = (size_t)(colon - a->userinfo);
+	if (ulen && (rc = sc_uri_percent_decode(a->userinfo, ulen, &u->user)))
+		return rc;
+	return sc_uri_percent_decode(colon + 1, a->userinfo_len - ulen - 1,
+				     &u->password);
 }
 
-/* "[user]:password" in [p, at). Returns 0, -EINVAL or -ENOMEM. */
-static int parse_userinfo(const char *p, const char *at, struct sc_redis_url *u)
+/* "", "/" or "/N" as a database number. Returns it or -EINVAL. */
+static int parse_db(const char *p)
 {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
+	int v = 0;
 
-    if (!colon)
-        return -EINVAL;
-    if (colon > p && !(u->user = dup_range(p, (size_t)(colon - p))))
-        return -ENOMEM;
-    if (!(u->password = dup_range(colon + 1, (size_t)(at - colon - 1))))
-        return -ENOMEM;
-    return 0;
+	if (!*p || !strcmp(p, "/"))
+		return 0;
+	if (*p++ != '/')
+		return -EINVAL;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+		if (v > 65535)
+			return -EINVAL;
+	}
+	return v;
 }
 
-int sc_redis_url_parse(const char *url, struct sc_redis_url *u)
+int sc_redis_url_parse(const char *text, struct sc_redis_url *u)
 {
-    const char *p, *end, *at, *host, *colon;
-    int rc = -EINVAL;
+	struct sc_uri_authority a;
+	const char *p;
+	int rc;
 
-    memset(u, 0, sizeof(*u));
-    u->port = 6379;
-    if (strncmp(url, "redis://", 8) != 0)
-        goto bad;
-    p = url + 8;
-    end = p + strcspn(p, "/");
-    at = memchr(p, '@', (size_t)(end - p));
-    host = p;
-    if (at) {
-        if ((rc = parse_userinfo(p, at, u)) < 0)
-            goto bad;
-        rc = -EINVAL;
-        host = at + 1;
-    }
-    colon = memchr(host, ':', (size_t)(end - host));
-    if (colon) {
-        long port = 0;
-        const char *d = colon + 1;
-        /* Digits only: no sign, no space, no trailing junk. */
-        if (d == end || end - d > 5)
-            goto bad;
-        for (; d < end; d++) {
-            if (*d < '0' || *d > '9')
-                goto bad;
-            port = port * 10 + (*d - '0');
-        }
-        if (port < 1 || port > 65535)
-            goto bad;
-        u->port = (int)port;
-    } else {
-        colon = end;
-    }
-    if (colon == host || (size_t)(colon - host) >= sizeof(u->host))
-        goto bad;
-    memcpy(u->host, host, (size_t)(colon - host));
-    u->host[colon - host] = 0;
-    return 0;
-bad:
-    sc_redis_url_free(u);
-    return rc;
+	memset(u, 0, sizeof(*u));
+	if (!text || !(p = sc_uri_skip_scheme(text, "redis")) ||
+	    sc_uri_split_authority(p, &a) || (u->db = parse_db(a.rest)) < 0) {
+		u->db = 0;
+		return -EINVAL;
+	}
+	u->port = a.port > 0 ? a.port : 6379;
+	memcpy(u->host, a.host, a.host_len);	/* host_len <= SC_URI_HOST_MAX */
+	u->host[a.host_len] = '\0';
+	if (a.userinfo && (rc = parse_userinfo(&a, u))) {
+		sc_redis_url_free(u);
+		return rc;
+	}
+	return 0;
 }
 
 void sc_redis_url_free(struct sc_redis_url *u)
 {
-    free(u->user);
-    free(u->password);
-    u->user = u->password = NULL;
+	free(u->user);
+	free(u->password);
+	u->user = u->password = NULL;
 }

@@ -241,6 +241,42 @@ static void test_options(void **state)
     sc_opts_free(&o);
 }
 
+/* --redis takes the node's grammar (shard/sc_redis_url.h), then the bench's
+ * own limits: a loopback IPv4 host and no credentials (it sends no AUTH). */
+static void test_redis_option(void **state)
+{
+    static const struct {
+        const char *url, *host;
+    } ok[] = {
+        {"redis://127.0.0.1:7001", "127.0.0.1:7001"},
+        {"redis://localhost", "localhost:6379"},
+        {"REDIS://127.0.0.2:1/0", "127.0.0.2:1"},
+    };
+    static const char *const bad[] = {
+        "redis://127.0.0.1:6379/x", "redis://127.0.0.1:6379?db=1",
+        "redis://:pw@127.0.0.1", "redis://u:pw@127.0.0.1:6379",
+        "redis://10.0.0.1:6379", "redis://[::1]:6379", "redis://127.0.0.1:0",
+        "http://127.0.0.1:6379", "127.0.0.1:6379",
+    };
+    struct sc_opts o;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *args[] = {"--redis", ok[i].url, NULL};
+
+        assert_int_equal(parse(&o, args), 0);
+        assert_string_equal(o.redis.host, ok[i].host);
+        sc_opts_free(&o);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *args[] = {"--redis", bad[i], NULL};
+
+        if (parse(&o, args) != -EINVAL)
+            fail_msg("accepted --redis %s", bad[i]);
+        sc_opts_free(&o);
+    }
+}
+
 /* --random: every round publishes once to each channel, the sequence of a
  * channel rises by one per round, and sc_opts_published_on matches what
  * was published after any number of messages. */
@@ -288,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_payload_and_frames),
         cmocka_unit_test(test_channel_layout),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_redis_option),
         cmocka_unit_test(test_random_order),
     };
 
