@@ -90,9 +90,6 @@ void sc_cluster_control(struct sc_cluster *c, const char *msg, size_t len);
 int sc_route_admit(struct sc_cluster *c, struct sc_conn *conn, const char *key,
                    size_t keylen);
 
-/* 1 if key is acceptable as a shard key (checked at the handshake). */
-int sc_route_key_valid(const char *key, size_t len);
-
 /* The map changed: queue the clients whose key belongs elsewhere now. */
 void sc_route_map_changed(struct sc_cluster *c);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sc_log.h"
+#include "sc_names.h"
 #include "sc_redis_url.h"
 
 #ifndef SC_VERSION
@@ -360,39 +361,25 @@ static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-/* The shard map's own rule for URLs (shard/sc_shard.h): printable ASCII
- * without quote and backslash. A URL it would refuse must stop the node
- * here, not leave it running outside the map. */
-static int url_chars_ok(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7E || *s == '"' || *s == '\\')
-            return 0;
-    return 1;
-}
-
 /* Shard ids and prefixes end up in Redis key names and URLs: keep them to
- * a plain alphabet. The URL must be one a browser can open. */
+ * a plain alphabet. The URL must be one a browser can open, and one the
+ * shard map takes (shard/sc_names.h): a URL it would refuse must stop the
+ * node here, not leave it running outside the map. */
 static int config_check_cluster(const struct sc_config *cfg, char *err, size_t errlen)
 {
-    const char *allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
-    size_t n;
-
-    if (cfg->shard_id && ((n = strlen(cfg->shard_id)) == 0 || n > 64 ||
-                          strspn(cfg->shard_id, allowed) != n)) {
+    if (cfg->shard_id && !sc_name_valid(cfg->shard_id)) {
         snprintf(err, errlen, "shard-id: 1-64 bytes of [A-Za-z0-9._:-], got '%.80s'",
                  cfg->shard_id);
         return -EINVAL;
     }
-    if ((n = strlen(cfg->cluster_prefix)) == 0 || n > 64 ||
-        strspn(cfg->cluster_prefix, allowed) != n) {
+    if (!sc_name_valid(cfg->cluster_prefix)) {
         snprintf(err, errlen, "cluster-prefix: 1-64 bytes of [A-Za-z0-9._:-], got '%.80s'",
                  cfg->cluster_prefix);
         return -EINVAL;
     }
     if (cfg->advertise_url &&
         ((strncmp(cfg->advertise_url, "ws://", 5) && strncmp(cfg->advertise_url, "wss://", 6)) ||
-         strlen(cfg->advertise_url) > 255 || !url_chars_ok(cfg->advertise_url))) {
+         !sc_shard_url_valid(cfg->advertise_url))) {
         snprintf(err, errlen, "advertise-url: expected ws://... or wss://..., at most 255 "
                  "bytes, got '%.80s'", cfg->advertise_url);
         return -EINVAL;

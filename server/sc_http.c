@@ -12,6 +12,7 @@
 #include "sc_conn.h"
 #include "sc_json.h"
 #include "sc_log.h"
+#include "sc_names.h"
 #include "sc_redis.h"
 #include "sc_rxgate.h"
 
@@ -234,7 +235,7 @@ static int upgrade_check_key(struct lws *wsi)
     char buf[256];
     const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
 
-    return !k || sc_route_key_valid(k, strlen(k)) ? 0 : -1;
+    return !k || sc_key_valid(k, strlen(k)) ? 0 : -1;
 }
 
 int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)

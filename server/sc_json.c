@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "sc_base64.h"
+
 /* Length of the well-formed UTF-8 sequence starting at p (at most avail
  * bytes), or 0 if the bytes there are not one. Ranges follow RFC 3629
  * table 3-7 so overlongs and surrogates are rejected. */
@@ -121,33 +123,9 @@ void sc_json_append_string(struct sc_buf *b, const void *data, size_t len)
 
 void sc_base64_append(struct sc_buf *b, const void *data, size_t len)
 {
-    static const char tbl[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = data;
-    size_t out = (len + 2) / 3 * 4, i;
-    char *o;
-
     if (len == 0)
         return; /* a fresh buffer has no storage to point into */
-
-    if (sc_buf_reserve(b, out) < 0)
+    if (sc_buf_reserve(b, SC_BASE64_ENCODED_LEN(len)) < 0)
         return;
-    o = b->data + b->len;
-    for (i = 0; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = tbl[v >> 18];
-        *o++ = tbl[(v >> 12) & 63];
-        *o++ = tbl[(v >> 6) & 63];
-        *o++ = tbl[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        *o++ = tbl[v >> 18];
-        *o++ = tbl[(v >> 12) & 63];
-        *o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    b->len += out;
+    b->len += sc_base64_encode(data, len, b->data + b->len);
 }

@@ -16,7 +16,8 @@ int sc_utf8_valid(const unsigned char *p, size_t len);
  * valid UTF-8 are replaced by U+FFFD, so the output is always valid JSON. */
 void sc_json_append_string(struct sc_buf *b, const void *p, size_t len);
 
-/* Append the RFC 4648 base64 encoding (with padding), unquoted. */
+/* Append the RFC 4648 base64 encoding (with padding), unquoted: the
+ * sc_buf face of sc_base64_encode() (shard/sc_base64.h). */
 void sc_base64_append(struct sc_buf *b, const void *p, size_t len);
 
 #endif

@@ -24,6 +24,8 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "sc_base64.h"
+
 #define MAX_SECRET_FILE (64 * 1024)
 #define MAX_KEY_FILE (1024 * 1024)
 #define MAX_KID 256
@@ -52,52 +54,23 @@ const char *sc_jwt_alg_name(enum sc_jwt_alg alg)
 
 /* ---- base64url ---------------------------------------------------------- */
 
-static int b64u_val(unsigned char c)
-{
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const char *p = c ? memchr(abc, c, 64) : NULL;
-
-    return p ? (int)(p - abc) : -1;
-}
-
-/* Strict RFC 7515 base64url: no padding, no whitespace, and the unused low
- * bits of the last character must be zero, so every byte string has exactly
- * one accepted spelling (no malleable signatures). Returns 0 and a malloc'd
- * buffer (never NULL, even when empty), -EINVAL or -ENOMEM. */
+/* Strict RFC 7515 base64url (shard/sc_base64.h: no padding, no whitespace,
+ * unused bits zero, so a signature has exactly one accepted spelling) into
+ * a malloc'd buffer. Returns 0 and the buffer (never NULL, even when
+ * empty), -EINVAL or -ENOMEM. */
 static int b64u_decode(const char *in, size_t len, unsigned char **out,
                        size_t *outlen)
 {
-    unsigned char *buf;
-    unsigned acc = 0;
-    int bits = 0;
-    size_t o = 0;
+    unsigned char *buf = malloc(SC_BASE64_DECODED_MAX(len));
 
-    if (len % 4 == 1)
-        return -EINVAL;
-    buf = malloc(len / 4 * 3 + 3);
     if (!buf)
         return -ENOMEM;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64u_val((unsigned char)in[i]);
-        if (v < 0)
-            goto bad;
-        acc = acc << 6 | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
+    if (sc_base64url_decode(in, len, buf, outlen) < 0) {
+        free(buf);
+        return -EINVAL;
     }
-    if (acc)
-        goto bad;
     *out = buf;
-    *outlen = o;
     return 0;
-bad:
-    free(buf);
-    return -EINVAL;
 }
 
 /* ---- key set ------------------------------------------------------------ */

@@ -9,23 +9,13 @@
 #include "sc_cluster.h"
 #include "sc_conn.h"
 #include "sc_log.h"
+#include "sc_names.h"
 #include "sc_server.h"
 
-#define KEY_MAX 128
 /* Without --move-rate, a change is spread over this many seconds. */
 #define MOVE_SPREAD_S 5.0
 #define MOVE_MIN_RATE 20.0
 #define MOVE_TICK_MS 100
-
-int sc_route_key_valid(const char *key, size_t len)
-{
-    if (len == 0 || len > KEY_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7F)
-            return 0;
-    return 1;
-}
 
 /* The shard that owns key, or NULL while the map is empty or unknown. */
 static const struct sc_shard *route_owner(const struct sc_cluster *c, const char *key)
@@ -235,7 +225,7 @@ int sc_route_json(struct sc_cluster *c, const char *key, size_t len, struct sc_b
 {
     const struct sc_shard *s;
 
-    if (!sc_route_key_valid(key, len))
+    if (!sc_key_valid(key, len))
         return -EINVAL;
     if (!c->map || sc_shardmap_owner(c->map, key, len, &s) < 0)
         return -ENOENT;

@@ -1,26 +1,48 @@
-/* sc_redis_url: the redis://[[user][:password]@]host[:port][/db] grammar,
- * shared by the node's --redis and shardctl's, so an operator can paste
- * one into the other, and the --redis-password-file both take so that the
- * password stays out of `ps`. The db number is accepted and ignored:
- * Pub/Sub and the cluster keys live in database 0. */
+/*
+ * sc_redis_url.h - the one redis:// grammar, used by the node's --redis,
+ * shardctl's --redis, shardcast-cli pub --redis and shardcast-bench
+ * --redis, so an operator can paste a URL from one into another:
+ *
+ *   redis://[[user]:password@]host[:port][/db]
+ *
+ * - the scheme in any case; nothing after the authority but "", "/" or
+ *   "/db" (no query, no fragment);
+ * - host: a name of letters, digits, '-', '.', '_' (at most 253 bytes), or
+ *   an IPv6 literal in brackets ("[::1]"), stored without them;
+ * - port: 1-5 digits giving 1..65535, 6379 when absent;
+ * - user and password: percent-decoded (so "%40" is an '@', "%2F" a '/';
+ *   an encoded NUL is refused). Everything up to the last '@' is the
+ *   userinfo, and it must hold a ':': "user@host" gives a user alone (for
+ *   --redis-password-file), ":password@" gives no user, ":@" an empty password;
+ * - db: 0..65535, 0 when absent. Pub/Sub ignores it and the node keeps the
+ *   cluster state in database 0, so the tools accept it and ignore it.
+ *
+ * The generic pieces (scheme, authority, percent-decoding) are sc_uri.h's.
+ */
 #ifndef SC_REDIS_URL_H
 #define SC_REDIS_URL_H
 
 #include <stddef.h>
 
+#include "sc_uri.h"
+
 struct sc_redis_url {
-    char host[256];
-    int port;        /* 6379 when not given */
-    char *user;      /* NULL unless given; owned */
-    char *password;  /* NULL unless given; owned */
+	char host[SC_URI_HOST_MAX + 1];	/* without the brackets of IPv6 */
+	int port;			/* 6379 when absent */
+	char *user;			/* NULL unless given; owned */
+	char *password;			/* NULL unless given; owned */
+	int db;				/* 0 when absent */
 };
 
-/* Parse url into *u (any previous content is ignored, not freed). Returns 0,
- * -EINVAL for bad syntax or -ENOMEM; on error *u holds nothing to free.
- * "user@host" (no colon) gives a user without a password: the caller must
- * refuse it unless the password comes from a file (a user alone sends no
- * AUTH, which is never what was meant). */
-int sc_redis_url_parse(const char *url, struct sc_redis_url *u);
+/*
+ * sc_redis_url_parse() - parse text into *u (any previous content is
+ * ignored, not freed). Returns 0 (free with sc_redis_url_free()), -EINVAL
+ * if text is NULL or not such a URL, or -ENOMEM; on error *u holds nothing
+ * to free. "user@host" (no colon) gives a user without a password:
+ * the caller must refuse it unless the password comes from a file (a user
+ * alone sends no AUTH, which is never what was meant).
+ */
+int sc_redis_url_parse(const char *text, struct sc_redis_url *u);
 
 /* Upper bound of a password file, newline included. */
 #define SC_REDIS_PASSWORD_MAX 4096
@@ -41,7 +63,8 @@ void sc_redis_password_free(char *password);
  * the '@' on). */
 void sc_redis_url_masked(const char *url, char *out, size_t n);
 
-/* Free the strings of *u, wiping the password; it may be parsed into again. */
+/* sc_redis_url_free() - free the strings of *u, wiping the password; it
+ * may be parsed into again, and freeing twice is harmless. */
 void sc_redis_url_free(struct sc_redis_url *u);
 
-#endif
+#endif /* SC_REDIS_URL_H */

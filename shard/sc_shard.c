@@ -119,40 +119,6 @@ static double score_of(uint64_t kh, uint64_t seed, uint32_t weight)
 	return neg_ln_u(mix64(kh ^ seed)) / (double)weight;
 }
 
-static int id_valid(const char *id)
-{
-	size_t i;
-
-	if (!id)
-		return 0;
-	for (i = 0; id[i]; i++) {
-		unsigned char c = (unsigned char)id[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			 (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			 c == ':' || c == '-';
-		if (!ok || i >= SC_SHARD_ID_MAX)
-			return 0;
-	}
-	return i > 0;
-}
-
-/* No '"' or '\\' (never legal in a URL anyway): the stored form then needs
- * no escapes, which keeps the largest map below SC_SHARDMAP_ENCODED_MAX. */
-static int url_valid(const char *url)
-{
-	size_t i;
-
-	if (!url)
-		return 0;
-	for (i = 0; url[i]; i++) {
-		unsigned char c = (unsigned char)url[i];
-		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\' ||
-		    i >= SC_SHARD_URL_MAX)
-			return 0;
-	}
-	return i > 0;
-}
-
 static int weight_valid(uint32_t weight)
 {
 	return weight >= 1 && weight <= SC_SHARD_WEIGHT_MAX;
@@ -241,7 +207,7 @@ int sc_shardmap_add(sc_shardmap *map, const char *id, const char *url,
 	char *mem;
 	int found, rc;
 
-	if (!map || !id_valid(id) || !url_valid(url) || !weight_valid(weight))
+	if (!map || !sc_name_valid(id) || !sc_shard_url_valid(url) || !weight_valid(weight))
 		return -EINVAL;
 	at = search(map, id, &found);
 	if (found)
@@ -352,7 +318,7 @@ int sc_shardmap_set_epoch(sc_shardmap *map, uint64_t epoch)
 int sc_shard_score(const char *id, uint32_t weight, const void *key,
 		   size_t keylen, double *score)
 {
-	if (!id_valid(id) || !weight_valid(weight) || !score ||
+	if (!sc_name_valid(id) || !weight_valid(weight) || !score ||
 	    (!key && keylen))
 		return -EINVAL;
 	*score = score_of(key_hash(key, keylen), seed_of(id), weight);
@@ -485,12 +451,12 @@ static int parse_shard(const json_t *o, size_t i, sc_shardmap *map,
 		return set_error(errbuf, errlen, -EBADMSG,
 			    "shards[%zu]: expected an object", i);
 	id = json_string_value(json_object_get(o, "id"));
-	if (!id || !id_valid(id))
+	if (!id || !sc_name_valid(id))
 		return set_error(errbuf, errlen, -EBADMSG,
 			    "shards[%zu].id: expected 1..%d bytes of [A-Za-z0-9._:-]",
 			    i, SC_SHARD_ID_MAX);
 	url = json_string_value(json_object_get(o, "url"));
-	if (!url || !url_valid(url))
+	if (!url || !sc_shard_url_valid(url))
 		return set_error(errbuf, errlen, -EBADMSG,
 			    "shards[%zu].url: expected 1..%d bytes of printable ASCII without space, '\"' or '\\'",
 			    i, SC_SHARD_URL_MAX);

@@ -17,13 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sc_names.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Limits are part of the stored form: a map that encodes also parses. */
-#define SC_SHARD_ID_MAX 64         /* bytes, from [A-Za-z0-9._:-] */
-#define SC_SHARD_URL_MAX 255       /* bytes, printable ASCII but ' ' '"' '\\' */
+/* SC_SHARD_URL_MAX (sc_names.h) bounds URLs; sc_shard_url_valid() is the rule. */
+#define SC_SHARD_ID_MAX SC_NAME_MAX /* bytes; sc_name_valid() is the rule */
 #define SC_SHARD_WEIGHT_MAX 1000000u
 #define SC_SHARDMAP_MAX_SHARDS 1024
 /* Largest integer a JavaScript number holds exactly (2^53 - 1). */
@@ -50,9 +52,9 @@ int sc_shardmap_new(sc_shardmap **out, uint64_t epoch);
 /* Frees the map and every string it owns. NULL is a no-op. */
 void sc_shardmap_free(sc_shardmap *map);
 
-/* Adds a shard. `id` must be 1..SC_SHARD_ID_MAX bytes from [A-Za-z0-9._:-],
- * `url` 1..SC_SHARD_URL_MAX bytes of printable ASCII other than space, '"'
- * and '\\',
+/* Adds a shard. `id` must pass sc_name_valid() (sc_names.h: 1..SC_SHARD_ID_MAX
+ * bytes from [A-Za-z0-9._:-]), `url` sc_shard_url_valid() (1..SC_SHARD_URL_MAX
+ * bytes of printable ASCII other than space, '"' and '\\'),
  * `weight` 1..SC_SHARD_WEIGHT_MAX; both strings are copied. The epoch is
  * not changed: bumping it is the membership layer's decision.
  * Returns 0, -EINVAL (bad argument), -EEXIST (id already present), -E2BIG

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "sc_ctl_redis.h"
+#include "sc_names.h"
 #include "sc_shard.h"
 
 enum {
@@ -33,8 +34,6 @@ enum {
 	SC_EXIT_BAD_MAP = 6,
 };
 
-#define SC_CTL_NAME_MAX 64 /* prefix and shard id, as the node checks */
-#define SC_CTL_KEY_MAX 128 /* keys the node accepts (server/sc_route.c) */
 #define SC_CTL_POLL_MS 200
 #define SC_CTL_PROGRESS_MS 5000 /* repeat an unchanged progress line */
 
@@ -54,9 +53,9 @@ struct sc_ctl_opts {
 struct sc_ctl {
 	struct sc_ctl_opts o;
 	struct sc_ctl_redis r;
-	char key_map[SC_CTL_NAME_MAX + 8];
-	char key_hb_prefix[SC_CTL_NAME_MAX + 8];
-	char channel[SC_CTL_NAME_MAX + 16];
+	char key_map[SC_NAME_MAX + 8];
+	char key_hb_prefix[SC_NAME_MAX + 8];
+	char channel[SC_NAME_MAX + 16];
 };
 
 /* What a shard's heartbeat key holds. */
@@ -119,31 +118,6 @@ static void sleep_ms(long long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-/* 1 if s is 1..SC_CTL_NAME_MAX bytes of [A-Za-z0-9._:-], the alphabet the
- * node enforces for --shard-id and --cluster-prefix. */
-static int name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= SC_CTL_NAME_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789._:-") == n;
-}
-
-/* 1 if the node would accept key as a client key (server/sc_route.c), so
- * that `owner` answers exactly what GET /route would. */
-static int key_valid(const char *k)
-{
-	size_t n = strlen(k);
-
-	if (n == 0 || n > SC_CTL_KEY_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)k[i] <= 0x20 || (unsigned char)k[i] >= 0x7f)
-			return 0;
-	return 1;
 }
 
 /* Decimal integer in [min, max], whole string. Returns 0 or -1. */
@@ -224,7 +198,7 @@ static int parse_opts(int argc, char **argv, struct sc_ctl_opts *o)
 	o->cmd = argv[optind];
 	o->args = argv + optind + 1;
 	o->nargs = argc - optind - 1;
-	if (!name_valid(o->prefix))
+	if (!sc_name_valid(o->prefix))
 		return usage_error("--prefix: expected 1-64 bytes of "
 				   "[A-Za-z0-9._:-], got '%.80s'", o->prefix);
 	return SC_EXIT_OK;
@@ -247,10 +221,13 @@ static int check_command(const struct sc_ctl_opts *o)
 					: "%s: takes no arguments", o->cmd);
 	if (o->wait_given && strcmp(o->cmd, "drain"))
 		return usage_error("%s: --wait applies to drain only", o->cmd);
-	if (!strcmp(o->cmd, "owner") && !key_valid(o->args[0]))
+	/* The node's own rules (sc_names.h), so that `owner` answers exactly
+	 * what GET /route would and `drain` never names an impossible id. */
+	if (!strcmp(o->cmd, "owner") &&
+	    !sc_key_valid(o->args[0], strlen(o->args[0])))
 		return usage_error("owner: KEY must be 1-128 bytes of printable "
 				   "ASCII without spaces, got '%.80s'", o->args[0]);
-	if (!strcmp(o->cmd, "drain") && !name_valid(o->args[0]))
+	if (!strcmp(o->cmd, "drain") && !sc_name_valid(o->args[0]))
 		return usage_error("drain: ID must be 1-64 bytes of "
 				   "[A-Za-z0-9._:-], got '%.80s'", o->args[0]);
 	return SC_EXIT_OK;
@@ -397,7 +374,7 @@ done:
 /* The heartbeat of one shard. Returns SC_EXIT_OK or SC_EXIT_REDIS. */
 static int load_heartbeat(struct sc_ctl *c, const char *id, struct sc_ctl_hb *hb)
 {
-	char key[2 * SC_CTL_NAME_MAX + 16];
+	char key[2 * SC_NAME_MAX + 16];
 	const char *argv[] = {"GET", key};
 	redisReply *rep;
 
@@ -757,7 +734,7 @@ static int drain_wait(struct sc_ctl *c, const char *id, long long received)
 static int cmd_drain(struct sc_ctl *c)
 {
 	const char *id = c->o.args[0];
-	char msg[SC_CTL_NAME_MAX + 8];
+	char msg[SC_NAME_MAX + 8];
 	const char *argv[] = {"PUBLISH", c->channel, msg};
 	redisReply *rep;
 	long long received;

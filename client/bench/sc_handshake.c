@@ -1,7 +1,8 @@
 /* sc_handshake: WebSocket upgrade, client side.
  *
- * The accept check needs SHA-1 and base64; both are tiny, and carrying them
- * here keeps the bench free of OpenSSL. The key is derived from a seed rather
+ * The accept check needs SHA-1 and base64. SHA-1 is tiny, and carrying it
+ * here keeps the bench free of OpenSSL; base64 is the project's one
+ * implementation (shard/sc_base64.h). The key is derived from a seed rather
  * than stored per connection, so the expected accept value can be recomputed
  * when the response arrives instead of costing 29 bytes per connection. */
 #include "sc_handshake.h"
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "sc_base64.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -70,33 +73,6 @@ void sc_sha1(const void *data, size_t len, uint8_t digest[20])
         digest[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
-/* Contract: RFC 4648 base64 with padding of len bytes into out, which must
- * hold 4*ceil(len/3)+1 bytes; returns the length written (NUL not counted). */
-size_t sc_base64(const uint8_t *in, size_t len, char *out)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i, o = 0;
-    uint32_t v;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (i < len) {
-        v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return o;
-}
-
 /* splitmix64: a seed per connection gives well-spread, distinct keys. */
 static uint64_t mix(uint64_t *s)
 {
@@ -117,7 +93,7 @@ void sc_hs_key(uint64_t seed, char key[SC_HS_KEY_LEN + 1])
 
     memcpy(raw, &a, 8);
     memcpy(raw + 8, &b, 8);
-    sc_base64(raw, sizeof(raw), key);
+    key[sc_base64_encode(raw, sizeof(raw), key)] = '\0';
 }
 
 /* Contract: the Sec-WebSocket-Accept a conforming server answers for key. */
@@ -132,7 +108,7 @@ void sc_hs_accept(const char *key, char accept[SC_HS_ACCEPT_LEN + 1])
     memcpy(buf, key, n);
     memcpy(buf + n, WS_GUID, sizeof(WS_GUID) - 1);
     sc_sha1(buf, n + sizeof(WS_GUID) - 1, digest);
-    sc_base64(digest, sizeof(digest), accept);
+    accept[sc_base64_encode(digest, sizeof(digest), accept)] = '\0';
 }
 
 /* Contract: writes the upgrade request for path on host ("ip:port") into

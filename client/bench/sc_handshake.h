@@ -22,6 +22,5 @@ int sc_hs_response(const char *buf, size_t len, const char *accept, int *status)
 
 /* Exposed for tests. */
 void sc_sha1(const void *data, size_t len, uint8_t digest[20]);
-size_t sc_base64(const uint8_t *in, size_t len, char *out);
 
 #endif

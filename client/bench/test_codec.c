@@ -1,4 +1,5 @@
-/* Tests for the bench's codecs: SHA-1/base64 and the upgrade handshake,
+/* Tests for the bench's codecs: SHA-1 and the upgrade handshake (base64 is
+ * shard/'s, tested in tests/unit/shard/test_base64.c),
  * RESP in and out, the payload stamp and delivery frame recognition, the
  * channel layout, and option parsing. */
 #include <errno.h>
@@ -26,10 +27,10 @@ static void hex(const uint8_t *d, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static void test_sha1_base64(void **state)
+static void test_sha1(void **state)
 {
     uint8_t d[20];
-    char h[41], b[16];
+    char h[41];
     char *million = malloc(1000000);
 
     (void)state;
@@ -48,13 +49,6 @@ static void test_sha1_base64(void **state)
     hex(d, 20, h);
     assert_string_equal(h, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
     free(million);
-    assert_int_equal(sc_base64((const uint8_t *)"", 0, b), 0);
-    sc_base64((const uint8_t *)"f", 1, b);
-    assert_string_equal(b, "Zg==");
-    sc_base64((const uint8_t *)"fo", 2, b);
-    assert_string_equal(b, "Zm8=");
-    sc_base64((const uint8_t *)"foobar", 6, b);
-    assert_string_equal(b, "Zm9vYmFy");
 }
 
 static void test_handshake(void **state)
@@ -247,6 +241,42 @@ static void test_options(void **state)
     sc_opts_free(&o);
 }
 
+/* --redis takes the node's grammar (shard/sc_redis_url.h), then the bench's
+ * own limits: a loopback IPv4 host and no credentials (it sends no AUTH). */
+static void test_redis_option(void **state)
+{
+    static const struct {
+        const char *url, *host;
+    } ok[] = {
+        {"redis://127.0.0.1:7001", "127.0.0.1:7001"},
+        {"redis://localhost", "localhost:6379"},
+        {"REDIS://127.0.0.2:1/0", "127.0.0.2:1"},
+    };
+    static const char *const bad[] = {
+        "redis://127.0.0.1:6379/x", "redis://127.0.0.1:6379?db=1",
+        "redis://:pw@127.0.0.1", "redis://u:pw@127.0.0.1:6379",
+        "redis://10.0.0.1:6379", "redis://[::1]:6379", "redis://127.0.0.1:0",
+        "http://127.0.0.1:6379", "127.0.0.1:6379",
+    };
+    struct sc_opts o;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *args[] = {"--redis", ok[i].url, NULL};
+
+        assert_int_equal(parse(&o, args), 0);
+        assert_string_equal(o.redis.host, ok[i].host);
+        sc_opts_free(&o);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *args[] = {"--redis", bad[i], NULL};
+
+        if (parse(&o, args) != -EINVAL)
+            fail_msg("accepted --redis %s", bad[i]);
+        sc_opts_free(&o);
+    }
+}
+
 /* --random: every round publishes once to each channel, the sequence of a
  * channel rises by one per round, and sc_opts_published_on matches what
  * was published after any number of messages. */
@@ -288,12 +318,13 @@ static void test_random_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha1_base64),
+        cmocka_unit_test(test_sha1),
         cmocka_unit_test(test_handshake),
         cmocka_unit_test(test_resp),
         cmocka_unit_test(test_payload_and_frames),
         cmocka_unit_test(test_channel_layout),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_redis_option),
         cmocka_unit_test(test_random_order),
     };
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_names.h"
+
 #define SC_TIMEOUT_MAX_S (7.0 * 24 * 3600)
 
 static const char sc_exit_table[] =
@@ -216,8 +218,12 @@ static int sc_sub_option(int c, struct sc_sub_opts *o)
 {
 	switch (c) {
 	case 'k':
-		if (!*optarg)
-			return sc_bad_value("sub", "--key", optarg, "empty");
+		/* The node's rule (shard/sc_names.h): refuse here what it
+		 * would refuse at every connect. */
+		if (!sc_key_valid(optarg, strlen(optarg)))
+			return sc_bad_value("sub", "--key", optarg, "want 1-128 "
+					    "printable ASCII characters, no "
+					    "spaces");
 		o->key = optarg;
 		return 0;
 	case 'j':

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_base64.h"
+
 /* The ops we act on, by name. */
 static const struct {
 	const char *name;
@@ -41,54 +43,6 @@ static int sc_get_str(const json_t *o, const char *key, int required,
 	return 0;
 }
 
-/* Maps a base64 alphabet byte to its 6-bit value, or -1. */
-static int sc_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int sc_base64_decode(const char *in, size_t len, unsigned char *out,
-		     size_t *out_len)
-{
-	size_t o = 0;
-
-	if (len % 4)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i += 4) {
-		int last = i + 4 == len, v[4], pad = 0;
-
-		for (int k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)in[i + k];
-
-			/* '=' only in the last quantum, and only at its end. */
-			if (c == '=' && last && k >= 2) {
-				pad++;
-				v[k] = 0;
-				continue;
-			}
-			if (pad || (v[k] = sc_b64_value(c)) < 0)
-				return -EINVAL;
-		}
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			out[o++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
-		if (pad < 1)
-			out[o++] = (unsigned char)(v[2] << 6 | v[3]);
-	}
-	*out_len = o;
-	return 0;
-}
-
 /*
  * Fill the payload members of a "message" frame, decoding base64 into
  * f->owned.  Returns 0, -EPROTO, -ENOTSUP or -ENOMEM.
@@ -111,7 +65,7 @@ static int sc_parse_message(struct sc_frame *f)
 	}
 	if (strcmp(enc, "base64"))
 		return -ENOTSUP;
-	f->owned = malloc(len / 4 * 3 + 1);
+	f->owned = malloc(SC_BASE64_DECODED_MAX(len));
 	if (!f->owned)
 		return -ENOMEM;
 	if (sc_base64_decode(json_string_value(data), len, f->owned,

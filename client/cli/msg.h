@@ -78,14 +78,6 @@ int sc_frame_parse(const char *text, size_t len, struct sc_frame *f);
 void sc_frame_clear(struct sc_frame *f);
 
 /*
- * sc_base64_decode() - decode RFC 4648 base64 with padding (the node always
- * pads).  out needs room for len / 4 * 3 bytes.  Returns 0 and sets *out_len,
- * or -EINVAL on a bad length, byte or padding.
- */
-int sc_base64_decode(const char *in, size_t len, unsigned char *out,
-		     size_t *out_len);
-
-/*
  * sc_subscribe_request() - build {"op":"subscribe","channels":[...],"id":id}.
  * Returns 0 and a malloc'd compact JSON text in *out (length in *out_len),
  * -EINVAL if n is 0 or a channel is not valid UTF-8 (JSON cannot carry it),

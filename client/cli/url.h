@@ -1,11 +1,14 @@
 /*
  * url.h - the two kinds of address shardcast-cli takes: a node's WebSocket
- * URL (ws:// or wss://) and a Redis URL (redis://).
+ * URL (ws:// or wss://, here) and a Redis URL (redis://, whose grammar the
+ * node, shardctl and the bench share: shard/sc_redis_url.h).
  */
 #ifndef SC_CLI_URL_H
 #define SC_CLI_URL_H
 
 #include <stddef.h>
+
+#include "sc_redis_url.h"
 
 /* A ws:// or wss:// URL split into the pieces lws's client API wants. */
 struct sc_ws_url {
@@ -13,15 +16,6 @@ struct sc_ws_url {
 	char *host;	/* as written, without the brackets of an IPv6 literal */
 	int port;	/* explicit, or 80 / 443 from the scheme */
 	char *path;	/* path and "?query"; always starts with '/' */
-};
-
-/* A redis://[[user]:password@]host[:port][/db] URL. */
-struct sc_redis_url {
-	char *host;
-	int port;	/* 6379 when absent */
-	char *user;	/* NULL unless given; percent-decoded */
-	char *password;	/* NULL unless given; percent-decoded */
-	int db;		/* 0 when absent; PUBLISH ignores it but it is legal */
 };
 
 /*
@@ -72,15 +66,5 @@ int sc_ws_url_host_header(const struct sc_ws_url *u, char *buf, size_t len);
  * Returns the length written, or -ENOSPC if buf is too small.
  */
 int sc_ws_url_format(const struct sc_ws_url *u, char *buf, size_t len);
-
-/*
- * sc_redis_url_parse() - parse a Redis URL (scheme "redis", any case).
- * Returns 0 and fills *out (free with sc_redis_url_free()), -EINVAL, or
- * -ENOMEM.  *out is untouched on failure.
- */
-int sc_redis_url_parse(const char *text, struct sc_redis_url *out);
-
-/* sc_redis_url_free() - release what sc_redis_url_parse() allocated. */
-void sc_redis_url_free(struct sc_redis_url *u);
 
 #endif /* SC_CLI_URL_H */

@@ -19,6 +19,8 @@ const FNV64_PRIME = 0x100000001b3n;
 const SEED_SALT = 0x9e3779b97f4a7c15n;
 const LN2 = 0.6931471805599453;
 const SQRT1_2 = 0.7071067811865476;
+// The shard-id alphabet: the C rule is sc_name_valid() in shard/sc_names.c
+// (SC_NAME_MAX); the two must accept the same ids.
 const ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const TWO_32 = 4294967296;
 

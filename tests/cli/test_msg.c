@@ -1,5 +1,6 @@
 /*
- * Unit tests for client/cli/msg.c (server frames, requests, base64) and
+ * Unit tests for client/cli/msg.c (server frames, requests; base64 payloads
+ * decode through shard/sc_base64, tested in tests/unit/shard) and
  * client/cli/policy.c (close codes, backoff).
  */
 #include <stdarg.h>
@@ -191,36 +192,6 @@ static void test_events(void **state)
 	sc_frame_clear(&f);	/* safe twice */
 }
 
-static void test_base64(void **state)
-{
-	static const struct {
-		const char *in;
-		const char *out;
-		size_t len;
-	} ok[] = {
-		{ "", "", 0 }, { "Zg==", "f", 1 }, { "Zm8=", "fo", 2 },
-		{ "Zm9v", "foo", 3 }, { "Zm9vYmFy", "foobar", 6 },
-		{ "AP8A", "\0\xff\0", 3 }, { "+/+/", "\xfb\xff\xbf", 3 },
-	};
-	static const char *const bad[] = {
-		"Z", "Zg=", "Zg", "Zg==Zg==", "Z===", "====", "Zm9v!A==",
-		"Zm=v", "Zg= ",
-	};
-	unsigned char out[16];
-	size_t len;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(sc_base64_decode(ok[i].in, strlen(ok[i].in), out,
-						  &len), 0);
-		assert_int_equal(len, ok[i].len);
-		assert_memory_equal(out, ok[i].out, len);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (sc_base64_decode(bad[i], strlen(bad[i]), out, &len) != -EINVAL)
-			fail_msg("accepted '%s'", bad[i]);
-}
-
 static void test_requests(void **state)
 {
 	char *ch[] = { "news", "chat.*", "say \"hi\"" };
@@ -305,7 +276,6 @@ int main(void)
 		cmocka_unit_test(test_message_malformed),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_events),
-		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_close_policy),

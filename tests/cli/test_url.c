@@ -1,6 +1,7 @@
 /*
- * Unit tests for client/cli/url.c: node and Redis URL parsing, key
- * handling and the Host header.
+ * Unit tests for client/cli/url.c: node URL parsing, key handling and the
+ * Host header.  The redis:// grammar is shard/'s, tested in
+ * tests/unit/shard/test_redis_url.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,51 +142,6 @@ static void test_ws_copy_equal(void **state)
 	sc_ws_url_free(&c);	/* idempotent */
 }
 
-static void test_redis_accepts(void **state)
-{
-	struct sc_redis_url u;
-
-	(void)state;
-	assert_int_equal(sc_redis_url_parse("redis://127.0.0.1", &u), 0);
-	assert_string_equal(u.host, "127.0.0.1");
-	assert_int_equal(u.port, 6379);
-	assert_null(u.user);
-	assert_null(u.password);
-	assert_int_equal(u.db, 0);
-	sc_redis_url_free(&u);
-
-	assert_int_equal(sc_redis_url_parse("REDIS://:pw@h:7000/2", &u), 0);
-	assert_string_equal(u.host, "h");
-	assert_int_equal(u.port, 7000);
-	assert_null(u.user);
-	assert_string_equal(u.password, "pw");
-	assert_int_equal(u.db, 2);
-	sc_redis_url_free(&u);
-
-	assert_int_equal(sc_redis_url_parse("redis://us%65r:p%40ss:x@[::1]/", &u),
-			 0);
-	assert_string_equal(u.user, "user");
-	assert_string_equal(u.password, "p@ss:x");
-	assert_string_equal(u.host, "::1");
-	sc_redis_url_free(&u);
-}
-
-static void test_redis_rejects(void **state)
-{
-	static const char *const bad[] = {
-		"", "rediss://h", "redis:/h", "redis://", "redis://user@h",
-		"redis://h/x", "redis://h/1x", "redis://h/99999",
-		"redis://h:0", "redis://h?db=1", "redis://:p%zz@h",
-		"redis://:p%2@h", "redis://:%00@h", "ws://h",
-	};
-	struct sc_redis_url u;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (sc_redis_url_parse(bad[i], &u) != -EINVAL)
-			fail_msg("accepted '%s'", bad[i]);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,8 +150,6 @@ int main(void)
 		cmocka_unit_test(test_ws_add_key),
 		cmocka_unit_test(test_ws_host_header_and_format),
 		cmocka_unit_test(test_ws_copy_equal),
-		cmocka_unit_test(test_redis_accepts),
-		cmocka_unit_test(test_redis_rejects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,11 @@ const usageErrors = [
   [['sub', '--connect-timeout', 'x', 'ws://h/ws', 'c'], /bad value 'x' for --connect-timeout/],
   [['pub', '--connect-timeout', '-3', 'c', 'm'], /bad value '-3' for --connect-timeout/],
   [['sub', '--key', '', 'ws://h/ws', 'c'], /bad value '' for --key/],
+  // The node's key rule (shard/sc_names.h), checked before connecting: the
+  // port-9 node is never reached.
+  [['sub', '--max-retries', '0', '--key', 'a b', 'ws://127.0.0.1:9/ws', 'c'], /bad value 'a b' for --key/],
+  [['sub', '--max-retries', '0', '--key', 'k'.repeat(129), 'ws://127.0.0.1:9/ws', 'c'], /for --key: want 1-128/],
+  [['sub', '--max-retries', '0', '--key', 'caf\u00e9', 'ws://127.0.0.1:9/ws', 'c'], /for --key/],
   [['sub', 'http://h/ws', 'c'], /bad URL 'http:\/\/h\/ws'/],
   [['sub', 'ws://h:99999/ws', 'c'], /bad URL/],
   [['sub', 'ws://h/ws#frag', 'c'], /bad URL/],

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_util.h"
 #include "sc_config.h"
@@ -127,7 +128,8 @@ static void check_finished(const struct sc_config *cfg)
                    !strcmp(cfg->channel_bytes, "ascii"));
     FUZZ_CHECK(cfg->redis_backoff_max >= cfg->redis_backoff_min);
     FUZZ_CHECK(cfg->redis_timeout > cfg->redis_ping_interval);
-    FUZZ_CHECK(!strncmp(cfg->redis_url, "redis://", 8));
+    /* The scheme in any case (RFC 3986, shard/sc_redis_url.h). */
+    FUZZ_CHECK(!strncasecmp(cfg->redis_url, "redis://", 8));
     FUZZ_CHECK(cfg->redis_host && cfg->redis_host[0]);
     FUZZ_CHECK(cfg->redis_port >= 1 && cfg->redis_port <= 65535);
     /* A user comes only with "user:password@" or a password file, never

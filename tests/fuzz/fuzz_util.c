@@ -98,19 +98,15 @@ unsigned char *ref_utf8_replace(const unsigned char *p, size_t len,
     return out;
 }
 
+/* A lookup in the alphabet as RFC 4648 prints it (table 1): slow and
+ * plain, and written unlike shard/sc_base64.c on purpose. */
 static int b64_value(char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    static const char table[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *at = c ? strchr(table, c) : NULL;
+
+    return at ? (int)(at - table) : -1;
 }
 
 unsigned char *ref_base64_decode(const char *s, size_t len, size_t *outlen)

@@ -39,7 +39,10 @@ unsigned char *ref_utf8_replace(const unsigned char *p, size_t len,
 
 /* Strict RFC 4648 base64 (alphabet A-Za-z0-9+/, '=' padding, unused bits
  * zero). Returns a malloc'd buffer of *outlen bytes, or NULL if s is not the
- * canonical encoding of anything. */
+ * canonical encoding of anything. Deliberately a second implementation of
+ * shard/sc_base64.c's decoder, kept apart from it: the json, delivery and
+ * base64 targets compare the shared code against it (differential
+ * fuzzing), which a call into the code under test could not do. */
 unsigned char *ref_base64_decode(const char *s, size_t len, size_t *outlen);
 
 /* docs/protocol.md "Channels": 1..maxlen bytes; ascii mode allows 0x21-0x7E

@@ -1,6 +1,6 @@
 # The fuzz targets and what each is built from, shared by CMakeLists.txt
 # (libFuzzer builds) and replay.cmake (plain builds replaying the corpora).
-set(SC_FUZZ_TARGETS request json delivery config shardmap)
+set(SC_FUZZ_TARGETS request json delivery config shardmap base64 redis_url)
 set(SC_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 # sc_fuzz_target(<exe> <target>): the executable <exe> built from
@@ -10,6 +10,9 @@ function(sc_fuzz_target exe target)
   if(target STREQUAL "shardmap")
     # sc_shard alone: the shard map must stay fuzzable without lws/Redis.
     set(libs sc_shard)
+  elseif(target STREQUAL "base64" OR target STREQUAL "redis_url")
+    # shard/'s small shared libraries, alone.
+    set(libs sc_${target})
   else()
     # sc_shard too: the config target checks shard identities against it.
     set(libs sc_node sc_shard)

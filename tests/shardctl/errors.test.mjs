@@ -110,6 +110,19 @@ test('--redis-password-file: the password from a file, not from argv', async (t)
   }
 });
 
+test('--redis credentials are percent-decoded, as the node and shardcast-cli read them', async (t) => {
+  const redis = await startRedisWith(['--requirepass', 'p@ss/w:rd %']);
+  t.after(() => redis.stop());
+
+  // Escaped '@', '/', ':', ' ' and '%'; a raw '@' also stands, since the
+  // host starts after the last one.
+  for (const cred of [':p%40ss%2Fw%3Ard%20%25@', ':p@ss%2fw:rd%20%25@', 'default:p%40ss%2Fw%3Ard%20%25@']) {
+    const r = await shardctl(['list', '--redis', `redis://${cred}127.0.0.1:${redis.port}/0`]);
+    assert.equal(r.code, 0, `${cred}: ${r.stderr}`);
+    assert.equal(r.stdout, 'map shardcast:map: epoch 0, 0 shards\n');
+  }
+});
+
 test('usage errors exit 2; --help exits 0 and documents the exit statuses', async () => {
   const help = await shardctl(['--help']);
   assert.equal(help.code, 0);
@@ -136,6 +149,11 @@ test('usage errors exit 2; --help exits 0 and documents the exit statuses', asyn
     [['list', '--redis', 'http://127.0.0.1:6379'], /--redis: expected redis:\/\//],
     [['list', '--redis', 'redis://127.0.0.1:99999'], /--redis: expected redis:\/\//],
     [['list', '--redis', 'redis://pw@127.0.0.1'], /--redis: expected redis:\/\//],
+    // The shared grammar (shard/sc_redis_url.h): after the host, only
+    // "/db"; shardctl used to ignore whatever followed a '/'.
+    [['list', '--redis', 'redis://127.0.0.1:1/x'], /--redis: expected redis:\/\//],
+    [['list', '--redis', 'redis://127.0.0.1:1?db=1'], /--redis: expected redis:\/\//],
+    [['drain', 'a/b'], /drain: ID must be 1-64 bytes/],
   ];
   for (const [args, re] of cases) {
     const r = await shardctl(args);

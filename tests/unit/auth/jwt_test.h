@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "sc_base64.h"
 #include "sc_jwt.h"
 
 #define NOW INT64_C(1700000000)
@@ -36,25 +37,15 @@ static char err[256];
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* base64url of data, malloc'd and NUL-terminated. The shared encoder
+ * (shard/sc_base64.h) is checked against RFC 4648 in tests/unit/shard, and
+ * unit_jwt_recipes mints tokens with openssl and Node, independently. */
 static inline char *b64u(const void *data, size_t len)
 {
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *p = data;
-    char *out = malloc(len / 3 * 4 + 5), *o = out;
+    char *out = malloc(SC_BASE64URL_ENCODED_LEN(len) + 1);
 
     assert_non_null(out);
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
-                     (i + 2 < len ? p[i + 2] : 0);
-        *o++ = abc[v >> 18];
-        *o++ = abc[v >> 12 & 63];
-        if (i + 1 < len)
-            *o++ = abc[v >> 6 & 63];
-        if (i + 2 < len)
-            *o++ = abc[v & 63];
-    }
-    *o = 0;
+    out[sc_base64url_encode(data, len, out)] = '\0';
     return out;
 }
 

@@ -382,6 +382,12 @@ static void test_finish_parses_redis_urls(void **state)
         {"redis://redis.example.com:65535", "redis.example.com", NULL, NULL, 65535},
         {"redis://10.0.0.1/", "10.0.0.1", NULL, NULL, 6379},
         {"redis://:@h", "h", NULL, "", 6379},
+        /* The grammar shardctl and shardcast-cli share (shard/sc_redis_url.h):
+         * percent-decoded credentials, IPv6 literals, any scheme case. */
+        {"redis://us%65r:p%40ss%2Fw@h", "h", "user", "p@ss/w", 6379},
+        {"redis://:p@ss@h:4", "h", NULL, "p@ss", 4},
+        {"redis://[::1]:5/1", "::1", NULL, NULL, 5},
+        {"REDIS://h", "h", NULL, NULL, 6379},
     };
     struct sc_config cfg;
 
@@ -409,6 +415,7 @@ static void test_finish_rejects_bad_redis_urls(void **state)
         "http://x", "redis://", "redis://h:0", "redis://h:70000", "redis://h:12x",
         "redis://h:65536", "redis://h:", "redis://h:-1", "redis://:6379", "redis:/h",
         "", "redis://user@h", "rediss", "redis://:pw@", "redis://:pw@:1",
+        "redis://h/x", "redis://h?db=1", "redis://h#x", "redis://h h", "redis://:%zz@h",
     };
     struct sc_config cfg;
 
