@@ -38,6 +38,9 @@ static void test_accepts(void **state)
 		{"redis://10.0.0.1/", "10.0.0.1", NULL, NULL, 6379, 0},
 		{"redis://:@h", "h", NULL, "", 6379, 0},
 		{"redis://user:@h", "h", "user", "", 6379, 0},
+		/* A user alone: the password comes from --redis-password-file
+		 * (the callers refuse it otherwise). */
+		{"redis://us%65r@h", "h", "user", NULL, 6379, 0},
 		{"REDIS://:pw@h:7000/2", "h", NULL, "pw", 7000, 2},
 		{"redis://h/65535", "h", NULL, NULL, 6379, 65535},
 		{"redis://h/0000001", "h", NULL, NULL, 6379, 1},
@@ -76,7 +79,7 @@ static void test_rejects(void **state)
 		"redis://h:", "redis://h:-1", "redis://h:+1", "redis://h: 1",
 		"redis://h:123456", "redis://:6379", "redis://h:1:2",
 		/* Userinfo: must hold a ':'; escapes well-formed, no NUL. */
-		"redis://user@h", "redis://:pw@", "redis://:pw@:1",
+		"redis://@h", "redis://:pw@", "redis://:pw@:1",
 		"redis://:p%zz@h", "redis://:p%2@h", "redis://:%00@h",
 		/* Hosts: a name or a bracketed IPv6 literal. */
 		"redis://h h", "redis://h\t", "redis://%68", "redis://[::1",
