@@ -1,23 +1,45 @@
-/* sc_http: plain HTTP on the node's port: /healthz, /metrics, and the
- * checks that admit or refuse a WebSocket upgrade. Static files (the demo
- * page) are served by an lws file mount set up in sc_server.c. */
+/* sc_http: plain HTTP on the node's port: /healthz, /metrics, the demo
+ * page from the web root, and the checks that admit or refuse a WebSocket
+ * upgrade. The node speaks HTTP/1.1 only (sc_server.c offers no h2). */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "sc_acl.h"
 #include "sc_cluster.h"
 #include "sc_conn.h"
+#include "sc_handshake.h"
 #include "sc_json.h"
 #include "sc_log.h"
+#include "sc_rawin.h"
 #include "sc_redis.h"
+
+/* Room for any one query parameter: lws keeps at most this many bytes of
+ * request head (max_http_header_data in sc_server.c). A smaller buffer is
+ * not enough even for a short parameter: lws_get_urlarg_by_name() stops
+ * looking at the first parameter that does not fit. */
+#define QUERY_ARG_MAX 4096
 
 
 static struct sc_server *server_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
+}
+
+/* The status line. lws would write the request's HTTP version, which it
+ * records only for requests that are not upgrades (so "HTTP/1.0" there),
+ * and no reason phrase for 426; RFC 7230 section 2.6 asks for the
+ * server's own version, HTTP/1.1. */
+static int http_status_line(struct lws *wsi, unsigned status, unsigned char **p,
+                            unsigned char *end)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %u %s", status, sc_hs_reason_phrase(status));
+
+    return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
 }
 
 /* Write a whole small response. Returns what the callback must return:
@@ -28,7 +50,11 @@ static int http_respond(struct lws *wsi, unsigned status, const char *ctype,
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
 
-    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end) ||
+    if (http_status_line(wsi, status, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                     (const unsigned char *)ctype, (int)strlen(ctype), &p,
+                                     end) ||
+        lws_add_http_header_content_length(wsi, (lws_filepos_t)len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
@@ -115,7 +141,7 @@ static int http_json_body(struct lws *wsi, unsigned status, struct sc_buf *b)
  * while no shard is in the map; 400 for a bad key. */
 static int http_route(struct lws *wsi, struct sc_server *srv)
 {
-    char buf[256];
+    char buf[QUERY_ARG_MAX];
     const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
     struct sc_buf b;
     int rc;
@@ -146,13 +172,70 @@ static int http_shards(struct lws *wsi, struct sc_server *srv)
     return http_json_body(wsi, 200, &b);
 }
 
-/* Refuse an upgrade with a plain-text reason. Returns 1: "responded". */
+/* Answer with status and the plain-text reason why, then close: the whole
+ * response is built here (sc_hs_response) and written as raw bytes, since
+ * during an upgrade lws would start it with "HTTP/1.0". Returns -1, what
+ * the callback returns for lws to close the connection once it has sent
+ * what it holds. */
+static int http_close_with(struct lws *wsi, unsigned status, const char *why)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    size_t n = sc_hs_response((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, status, why);
+
+    if (n)
+        (void)lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP);
+    return -1;
+}
+
+/* Refuse an upgrade, counted under kind. Returns -1 (close). */
 static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
                           enum sc_err_kind kind)
 {
     server_of(wsi)->metrics.errors[kind]++;
-    http_text(wsi, status, why);
-    return 1;
+    return http_close_with(wsi, status, why);
+}
+
+/* RFC 6455 section 4.2.1: what an opening handshake must hold. Checked here,
+ * before lws acts on it, because lws 4.1 (lws_process_ws_upgrade() and
+ * handshake_0405() in lib/roles/ws/server-ws.c) ignores the version,
+ * accepts HTTP/1.0 and any key, and drops the connection without a word
+ * when Host, "Connection: Upgrade", the key or a subprotocol it knows is
+ * missing. Returns NULL, or the reason to refuse with (*status). */
+static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
+                                         unsigned *status)
+{
+    char v[512];
+    int n;
+
+    *status = 400;
+    /* lws itself refuses other Upgrade values than these two (403). */
+    if (!proto || strcasecmp(proto, "websocket"))
+        return "only WebSocket upgrades are served\n";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return "bad_request: a WebSocket upgrade is a GET request\n";
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP);
+    if (n < 0 || !sc_hs_http11(v, (size_t)n))
+        return "bad_request: a WebSocket upgrade needs HTTP/1.1\n";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
+        return "bad_request: missing Host header\n";
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION);
+    if (n < 0 || !sc_hs_list_has(v, (size_t)n, "upgrade", 1))
+        return "bad_request: the Connection header must include Upgrade\n";
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_VERSION);
+    if (n < 0 || !sc_hs_version_13(v, (size_t)n)) {
+        *status = 426;
+        return "Sec-WebSocket-Version must be 13\n";
+    }
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_KEY);
+    if (n < 0 || !sc_hs_key_valid(v, (size_t)n))
+        return "bad_request: Sec-WebSocket-Key must be the base64 of 16 bytes\n";
+    /* lws binds the first name it knows: "http" would make this a
+     * WebSocket on the HTTP callback, outside every count and check. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
+        ((n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_PROTOCOL)) < 0 ||
+         !sc_hs_subprotocol_ok(v, (size_t)n)))
+        return "bad_request: Sec-WebSocket-Protocol must offer " SC_HS_SUBPROTOCOL "\n";
+    return NULL;
 }
 
 /* Check ?channels= the way a subscribe request is checked, so a bad list
@@ -230,7 +313,7 @@ static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
 
 static int upgrade_check_key(struct lws *wsi)
 {
-    char buf[256];
+    char buf[QUERY_ARG_MAX];
     const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
 
     return !k || sc_route_key_valid(k, strlen(k)) ? 0 : -1;
@@ -241,11 +324,12 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     struct sc_server *srv = server_of(wsi);
     char uri[64], msg[300], origin[256];
     struct sc_jwt_claims *claims = NULL;
+    const char *why;
+    unsigned status;
     int rc;
 
-    if (!proto || strcmp(proto, "websocket"))
-        return upgrade_refuse(wsi, 400, "only WebSocket upgrades are served\n",
-                              SC_ERR_REJECTED_REQUEST);
+    if ((why = upgrade_check_rfc6455(wsi, proto, &status)))
+        return upgrade_refuse(wsi, status, why, SC_ERR_REJECTED_REQUEST);
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
         return upgrade_refuse(wsi, 404, "WebSocket endpoint is /ws\n",
                               SC_ERR_REJECTED_REQUEST);
@@ -267,6 +351,8 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
         strncat(msg, "\n", sizeof(msg) - strlen(msg) - 1);
         return upgrade_refuse(wsi, 400, msg, SC_ERR_REJECTED_REQUEST);
     }
+    /* A WebSocket from here on: its frames are none of sc_rawin's business. */
+    sc_rawin_forget(lws_get_socket_fd(wsi));
     return 0;
 }
 
@@ -318,14 +404,14 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
  * forever, with the listener still readable. */
 static int http_filter_fd(struct sc_server *srv, int fd)
 {
-    static const char full[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                               "Content-Type: text/plain\r\nContent-Length: 32\r\n"
-                               "Connection: close\r\n\r\nnode is at its connection limit\n";
+    char full[256];
+    size_t n;
 
     if (fd < srv->fd_ceiling)
         return 0;
     /* Best effort: the socket is new, its send buffer empty. */
-    (void)!send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = sc_hs_response(full, sizeof(full), 503, "node is at its connection limit\n");
+    (void)!send(fd, full, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     srv->metrics.errors[SC_ERR_REJECTED_FULL]++;
     return 1;
 }
@@ -339,7 +425,14 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     (void)len;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return http_filter_fd(server_of(wsi), (int)(intptr_t)in);
+        if (http_filter_fd(server_of(wsi), (int)(intptr_t)in))
+            return 1;
+        sc_rawin_watch((int)(intptr_t)in,
+                       &server_of(wsi)->metrics.errors[SC_ERR_REJECTED_REQUEST]);
+        return 0;
+    case LWS_CALLBACK_PROTOCOL_DESTROY:
+        sc_rawin_release();
+        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return sc_http_confirm_upgrade(wsi, in);
     case LWS_CALLBACK_HTTP:
@@ -354,7 +447,7 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (!strcmp(uri, "/shards"))
             return http_shards(wsi, server_of(wsi));
         if (!strcmp(uri, "/ws"))
-            return http_text(wsi, 426, "connect with a WebSocket client\n");
+            return http_close_with(wsi, 426, "connect with a WebSocket client\n");
         return http_file(wsi, server_of(wsi), uri);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -368,6 +368,11 @@ static int server_lws_create(struct sc_server *srv)
     if (srv->cfg->tls_cert) {
         /* wss:// and https:// on the same port, through lws and OpenSSL. */
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        /* HTTP/1.1 only. Over h2, lws 4.1 opens a WebSocket for any
+         * extended CONNECT (RFC 8441, rops_check_upgrades_h2() in
+         * lib/roles/h2/ops-h2.c) without LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+         * no path, Origin, connection-limit or handshake check at all. */
+        info.alpn = "http/1.1";
         info.ssl_cert_filepath = srv->cfg->tls_cert;
         info.ssl_private_key_filepath = srv->cfg->tls_key;
     }
