@@ -3,6 +3,8 @@
  * upgrade. The node speaks HTTP/1.1 only (sc_server.c offers no h2). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -372,14 +374,32 @@ static const char *mime_of(const char *path)
     return "application/octet-stream";
 }
 
+/* path, resolved, if it names a regular file inside the web root, also
+ * resolved: a symlink may point anywhere inside the root, never out of
+ * it. Returns 0 with the resolved name in out (PATH_MAX bytes), or -1. */
+static int file_in_root(const char *root, const char *path, char *out)
+{
+    char rroot[PATH_MAX];
+    struct stat st;
+    size_t n;
+
+    if (!realpath(root, rroot) || !realpath(path, out))
+        return -1;
+    n = strlen(rroot);
+    /* "/" as the root holds every path; else out must be below rroot/. */
+    if (n > 1 && (strncmp(out, rroot, n) || out[n] != '/'))
+        return -1;
+    return stat(out, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -1;
+}
+
 /* Serve a file from the web root. Only plain names (letters, digits, and
- * "-_./", no "..") are looked up, so a request cannot leave the root. The
- * lws file mount is not used: in this lws a missing file there leaves the
- * request hanging until the timeout instead of answering 404. */
+ * "-_./", no "..") are looked up, and what they resolve to must be a file
+ * inside the root (symlinks followed), else 404. The lws file mount is not
+ * used: in this lws a missing file there leaves the request hanging until
+ * the timeout instead of answering 404. */
 static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
 {
-    char path[sizeof(srv->web_root) + 128];
-    struct stat st;
+    char path[sizeof(srv->web_root) + 128], real[PATH_MAX];
     int n;
 
     if (!strcmp(uri, "/"))
@@ -390,9 +410,11 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
         if (!isalnum((unsigned char)*p) && !strchr("-_./", *p))
             return http_text(wsi, 404, "not found\n");
     snprintf(path, sizeof(path), "%s%s", srv->web_root, uri);
-    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+    /* Served by its resolved name, so a link swapped after the check is
+     * not followed out of the root. */
+    if (file_in_root(srv->web_root, path, real) < 0)
         return http_text(wsi, 404, "not found\n");
-    n = lws_serve_http_file(wsi, path, mime_of(path), NULL, 0);
+    n = lws_serve_http_file(wsi, real, mime_of(real), NULL, 0);
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
         return -1;
     return 0;
