@@ -241,6 +241,19 @@ test('RFC 6455 4.2.2: policy refusals are HTTP/1.1 with a reason phrase', async 
     status: 'HTTP/1.1 401 Unauthorized', body: /^unauthorized: / });
 });
 
+test('?key= is found after a parameter longer than 256 bytes (a clustered node greets with it)', async () => {
+  const shard = await startNode(redis, ['--shard-id', 'k1']);
+  try {
+    const c = client(`${shard.url}?pad=${'p'.repeat(300)}&key=user-42`);
+    await c.opened;
+    const hello = await c.next((m) => m.op === 'hello' || m.op === 'redirect');
+    assert.deepEqual([hello.op, hello.key], ['hello', 'user-42']);
+    c.terminate();
+  } finally {
+    await shard.stop();
+  }
+});
+
 test('over TLS: the same answers, and no HTTP/2 (whose WebSocket skips every check)', async () => {
   const ossl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'node.key',
