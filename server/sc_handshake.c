@@ -100,21 +100,37 @@ static int is_tchar(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* -1 for an element that is not a token or names lws's HTTP protocol. */
+/* -1 for an element lws's tokenizer would stop at: not a token, only
+ * digits and dots (a number to it), or too long for its 64-byte name
+ * buffers (63 bytes and a NUL). */
 static int elem_bad(const char *e, size_t el, const void *arg)
 {
+    size_t digits = 0;
+
     (void)arg;
-    if (!el || (el == 4 && !memcmp(e, "http", 4)))
+    if (!el || el >= 63)
         return -1;
-    for (size_t i = 0; i < el; i++)
+    for (size_t i = 0; i < el; i++) {
         if (!is_tchar((unsigned char)e[i]))
             return -1;
-    return 0;
+        digits += (e[i] >= '0' && e[i] <= '9') || e[i] == '.';
+    }
+    return digits == el ? -1 : 0;
+}
+
+int sc_hs_token_list(const char *v, size_t len)
+{
+    return list_walk(v, len, elem_bad, NULL) == 0;
+}
+
+int sc_hs_connection_ok(const char *v, size_t len)
+{
+    return sc_hs_token_list(v, len) && sc_hs_list_has(v, len, "upgrade", 1);
 }
 
 int sc_hs_subprotocol_ok(const char *v, size_t len)
 {
-    return list_walk(v, len, elem_bad, NULL) == 0 &&
+    return sc_hs_token_list(v, len) && !sc_hs_list_has(v, len, "http", 0) &&
            sc_hs_list_has(v, len, SC_HS_SUBPROTOCOL, 0);
 }
 

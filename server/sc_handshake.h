@@ -32,8 +32,18 @@ int sc_hs_key_valid(const char *v, size_t len);
  * (compared without case when nocase), elements trimmed of whitespace. */
 int sc_hs_list_has(const char *v, size_t len, const char *token, int nocase);
 
+/* 1 if v[0..len) is a list lws 4.1 reads to its end (lws_tokenize() in
+ * lws_process_ws_upgrade(), which drops the connection at anything else):
+ * non-empty RFC 7230 tokens, none made of digits and dots only (lws reads
+ * those as numbers), none of 63 bytes or more. */
+int sc_hs_token_list(const char *v, size_t len);
+
+/* Connection v[0..len): 1 if it is a token list (sc_hs_token_list) with
+ * an "upgrade" element in any case. */
+int sc_hs_connection_ok(const char *v, size_t len);
+
 /* Sec-WebSocket-Protocol v[0..len), when the client sent one: 1 if it is a
- * well-formed list of tokens that offers SC_HS_SUBPROTOCOL and does not
+ * token list (sc_hs_token_list) that offers SC_HS_SUBPROTOCOL and does not
  * name "http" (the node's HTTP protocol, which lws would bind to if it
  * came first). */
 int sc_hs_subprotocol_ok(const char *v, size_t len);

@@ -202,7 +202,8 @@ static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
  * handshake_0405() in lib/roles/ws/server-ws.c) ignores the version,
  * accepts HTTP/1.0 and any key, and drops the connection without a word
  * when Host, "Connection: Upgrade", the key or a subprotocol it knows is
- * missing. Returns NULL, or the reason to refuse with (*status). */
+ * missing, or a list it reads is not to its liking (sc_hs_token_list).
+ * Returns NULL, or the reason to refuse with (*status). */
 static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
                                          unsigned *status)
 {
@@ -221,8 +222,8 @@ static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
         return "bad_request: missing Host header\n";
     n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION);
-    if (n < 0 || !sc_hs_list_has(v, (size_t)n, "upgrade", 1))
-        return "bad_request: the Connection header must include Upgrade\n";
+    if (n < 0 || !sc_hs_connection_ok(v, (size_t)n))
+        return "bad_request: the Connection header must be a token list with Upgrade\n";
     n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_VERSION);
     if (n < 0 || !sc_hs_version_13(v, (size_t)n)) {
         *status = 426;

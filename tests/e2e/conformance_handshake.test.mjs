@@ -145,6 +145,9 @@ const section421 = [
   { name: 'no Host', request: req({ host: null }), status: S400, body: /Host/ },
   { name: 'Connection without Upgrade', request: req({ connection: 'keep-alive' }), status: S400, body: /Connection/ },
   { name: 'no Connection', request: req({ connection: null }), status: S400, body: /Connection/ },
+  { name: 'Connection list lws cannot read (a number first)', request: req({ connection: '1, Upgrade' }),
+    status: S400, body: /Connection/ },
+  { name: 'Connection list with an empty element', request: req({ connection: ', Upgrade' }), status: S400 },
   { name: 'no Sec-WebSocket-Key', request: req({ key: null }), status: S400, body: /Sec-WebSocket-Key/ },
   { name: 'empty Sec-WebSocket-Key', request: req({ key: '' }), status: S400, body: /Sec-WebSocket-Key/ },
   { name: 'Sec-WebSocket-Key not base64', request: req({ key: 'not a key!' }), status: S400, body: /Sec-WebSocket-Key/ },
@@ -170,6 +173,8 @@ const section421 = [
   { name: 'subprotocol naming the HTTP protocol', request: req({ extra: ['Sec-WebSocket-Protocol: http, shardcast'] }),
     status: S400, body: /shardcast/ },
   { name: 'malformed subprotocol list', request: req({ extra: ['Sec-WebSocket-Protocol: ,shardcast'] }), status: S400 },
+  { name: 'subprotocol list with a number first', request: req({ extra: ['Sec-WebSocket-Protocol: 2, shardcast'] }),
+    status: S400 },
   { name: 'unknown resource', request: req({ target: '/nope' }), status: 'HTTP/1.1 404 Not Found', body: /\/ws/ },
   // The request target: escapes as lws decodes them, answered by the node.
   { name: 'bad escape in ?channels=', request: req({ target: '/ws?channels=%zz' }), status: S400, body: /^bad_channel: .*percent-escape/ },

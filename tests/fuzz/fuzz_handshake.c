@@ -247,20 +247,26 @@ static int eq_exact(const char *e, size_t el, const char *w)
     return el == strlen(w) && !memcmp(e, w, el);
 }
 
-/* RFC 7230 token characters. */
+/* Not an element lws reads: an RFC 7230 token, not all digits and dots
+ * (lws_tokenize() returns a number for those), shorter than 63 bytes
+ * (lws_tokenize_cstr() into 64). */
 static int not_token(const char *e, size_t el, const char *unused)
 {
     static const char extra[] = "!#$%&'*+-.^_`|~";
+    int number = 1;
+
     (void)unused;
-    if (!el)
+    if (!el || el > 62)
         return 1;
     for (size_t i = 0; i < el; i++) {
         unsigned char c = (unsigned char)e[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               (c && memchr(extra, c, sizeof(extra) - 1))))
             return 1;
+        if (!(c >= '0' && c <= '9') && c != '.')
+            number = 0;
     }
-    return 0;
+    return number;
 }
 
 static void check_headers(const uint8_t *data, size_t size)
@@ -297,6 +303,9 @@ static void check_headers(const uint8_t *data, size_t size)
     }
 
     FUZZ_CHECK(sc_hs_list_has(v, size, "upgrade", 1) == ref_list(v, size, eq_nocase, "upgrade"));
+    FUZZ_CHECK(sc_hs_token_list(v, size) == !ref_list(v, size, not_token, NULL));
+    FUZZ_CHECK(sc_hs_connection_ok(v, size) ==
+               (!ref_list(v, size, not_token, NULL) && ref_list(v, size, eq_nocase, "upgrade")));
     FUZZ_CHECK(sc_hs_subprotocol_ok(v, size) ==
                (!ref_list(v, size, not_token, NULL) && !ref_list(v, size, eq_exact, "http") &&
                 ref_list(v, size, eq_exact, SC_HS_SUBPROTOCOL)));

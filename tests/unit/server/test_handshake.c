@@ -49,6 +49,14 @@ static void test_lists(void **state)
     assert_false(sc_hs_list_has(S("keep-alive"), "upgrade", 1));
     assert_false(sc_hs_list_has(S("upgrades"), "upgrade", 1));
     assert_false(sc_hs_list_has(S("Upgrade"), "upgrade", 0));
+    assert_true(sc_hs_connection_ok(S("keep-alive, Upgrade")));
+    assert_false(sc_hs_connection_ok(S("1, Upgrade")));      /* lws: a number */
+    assert_false(sc_hs_connection_ok(S(", Upgrade")));       /* lws: empty element */
+    assert_false(sc_hs_connection_ok(S("a=b, Upgrade")));
+    assert_false(sc_hs_connection_ok(S("up")));
+    assert_true(sc_hs_token_list(S("a1, 1a, v1.2, x")));
+    assert_false(sc_hs_token_list(S("1.2")));
+    assert_false(sc_hs_token_list(S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")));
     assert_true(sc_hs_subprotocol_ok(S("shardcast")));
     assert_true(sc_hs_subprotocol_ok(S("chat, shardcast")));
     assert_false(sc_hs_subprotocol_ok(S("chat")));
@@ -56,6 +64,7 @@ static void test_lists(void **state)
     assert_false(sc_hs_subprotocol_ok(S("http, shardcast")));
     assert_false(sc_hs_subprotocol_ok(S("shardcast,,chat")));
     assert_false(sc_hs_subprotocol_ok(S("shardcast, a b")));
+    assert_false(sc_hs_subprotocol_ok(S("2, shardcast")));
 }
 
 static void test_response(void **state)
