@@ -152,10 +152,11 @@ const char *sc_hs_reason_phrase(unsigned status)
 
 size_t sc_hs_response(char *out, size_t cap, unsigned status, const char *body)
 {
-    const char *upgrade = status == 426 ? "Sec-WebSocket-Version: 13\r\n"
-                                          "Upgrade: websocket\r\n"
-                                          "Connection: Upgrade, close\r\n"
-                                        : "Connection: close\r\n";
+    const char *upgrade = status == 426   ? "Sec-WebSocket-Version: 13\r\n"
+                                            "Upgrade: websocket\r\n"
+                                            "Connection: Upgrade, close\r\n"
+                          : status == 405 ? "Allow: GET\r\nConnection: close\r\n"
+                                          : "Connection: close\r\n";
     int n;
 
     if (!body)
@@ -174,8 +175,8 @@ size_t sc_hs_response(char *out, size_t cap, unsigned status, const char *body)
 
 /* Scanner states. */
 enum {
-    ST_METHOD, /* before the request target; n = method length */
-    ST_PATH,   /* path part of the target */
+    ST_METHOD, /* the method; n = its length, match = methods it may be */
+    ST_PATH,   /* path part of the target; n = 0 before its first byte */
     ST_NAME,   /* a query parameter's name */
     ST_VALUE,  /* its value */
     ST_PCT1,   /* after '%' */
@@ -188,6 +189,12 @@ enum {
 
 /* The names whose bad escapes get their own reason, in bit order. */
 static const char *const names[] = {"channels", "key"};
+/* The methods lws 4.1 knows (methods[] in lib/roles/http/parsers.c, built
+ * with LWS_WITH_HTTP_UNCOMMON_HEADERS), matched without case as lws does;
+ * anything else makes it answer its own 403 page. CONNECT is last. */
+static const char *const methods[] = {"get",   "post",   "options", "put",
+                                      "patch", "delete", "head",    "connect"};
+#define METHOD_CONNECT (1u << 7)
 /* The Upgrade values lws takes (lws_handshake_server(), strcasecmp). */
 static const char *const upgrades[] = {"websocket", "h2c"};
 static const char upgrade_name[] = "upgrade:";
@@ -196,10 +203,19 @@ static const char upgrade_name[] = "upgrade:";
 #define UP_SEEN 1    /* an Upgrade header came */
 #define UP_BAD 2     /* one lws would refuse, or a second one */
 #define UP_VALUE 4   /* past the spaces before its value */
+#define UP_CONNECT 8 /* the method is CONNECT */
+
+static void method_start(struct sc_hs_scan *s)
+{
+    s->state = ST_METHOD;
+    s->n = s->up = 0;
+    s->match = (uint8_t)((1u << (sizeof(methods) / sizeof(methods[0]))) - 1);
+}
 
 void sc_hs_scan_init(struct sc_hs_scan *s)
 {
     memset(s, 0, sizeof(*s));
+    method_start(s);
 }
 
 static int hexval(unsigned char c)
@@ -258,6 +274,11 @@ static int target_end(struct sc_hs_scan *s, unsigned char c)
  * '=' ends a name, '+' is a space. Returns 1 at a '%'. */
 static int target_byte(struct sc_hs_scan *s, unsigned char c)
 {
+    if (s->state == ST_PATH && !s->n) {
+        if (c == ' ')
+            return 0; /* lws skips spaces before the target */
+        s->n = 1;
+    }
     if (target_end(s, c))
         return 0;
     if (c == '%') {
@@ -296,8 +317,14 @@ static int head_byte(struct sc_hs_scan *s, unsigned char c)
             return 0;
         if (s->up & UP_BAD)
             return SC_HS_BAD_UPGRADE;
-        s->state = ST_METHOD;
-        s->n = s->up = 0;
+        if (s->up & UP_CONNECT)
+            return SC_HS_METHOD; /* lws would make the socket raw */
+        /* After an upgrade request the connection is a WebSocket, or
+         * refused and closed: what follows are frames, not requests. */
+        if (s->up & UP_SEEN)
+            s->state = ST_DONE;
+        else
+            method_start(s);
         return 0;
     }
     if (c == '\r')
@@ -346,21 +373,43 @@ static void upgrade_byte(struct sc_hs_scan *s, unsigned char c)
         s->hp++;
 }
 
-/* One byte outside the target. Returns 0, a verdict, or -1 when the bytes
- * are not an HTTP/1.x request and the scan stops. */
+/* A byte of the method. lws reads it without case against the methods it
+ * knows and answers its own 403 at the first byte that fits none (an
+ * unknown method, or bytes that are no request at all); CONNECT it turns
+ * into a raw socket that no timeout closes. Returns 0 or a verdict. */
+static int method_byte(struct sc_hs_scan *s, unsigned char c)
+{
+    unsigned n = sizeof(methods) / sizeof(methods[0]);
+
+    if ((c == '\r' || c == '\n') && !s->n)
+        return 0; /* empty lines before a request are allowed */
+    if (c == ' ' && s->n) {
+        for (unsigned i = 0; i < n; i++)
+            if ((s->match & (1u << i)) && s->n == strlen(methods[i])) {
+                if ((1u << i) == METHOD_CONNECT)
+                    s->up |= UP_CONNECT;
+                s->state = ST_PATH;
+                s->n = 0;
+                return 0;
+            }
+        return SC_HS_METHOD;
+    }
+    if (lower(c) < 'a' || lower(c) > 'z')
+        return SC_HS_NOT_HTTP;
+    for (unsigned i = 0; i < n; i++)
+        if ((s->match & (1u << i)) &&
+            (s->n >= strlen(methods[i]) || (unsigned char)methods[i][s->n] != lower(c)))
+            s->match &= (uint8_t)~(1u << i);
+    s->n++;
+    return s->match ? 0 : SC_HS_METHOD;
+}
+
+/* One byte outside the target. Returns 0 or a verdict. */
 static int line_byte(struct sc_hs_scan *s, unsigned char c)
 {
     switch (s->state) {
     case ST_METHOD:
-        if ((c == '\r' || c == '\n') && !s->n)
-            return 0; /* empty lines before a request are allowed */
-        if (c == ' ' && s->n) {
-            s->state = ST_PATH;
-            return 0;
-        }
-        if (c < 'A' || c > 'Z' || ++s->n > 16)
-            return -1;
-        return 0;
+        return method_byte(s, c);
     case ST_LINE:
         if (c == '\n') {
             s->state = ST_HEAD;
@@ -414,9 +463,7 @@ enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
                 name_add(s, (unsigned char)h);
             continue;
         default:
-            if ((h = line_byte(s, c)) < 0)
-                s->state = ST_DONE;
-            if (h <= 0)
+            if (!(h = line_byte(s, c)))
                 continue;
             v = (enum sc_hs_verdict)h;
             s->ret = ST_DONE; /* in no parameter */
@@ -428,6 +475,11 @@ enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
         return v;
     }
     return SC_HS_FINE;
+}
+
+unsigned sc_hs_verdict_status(enum sc_hs_verdict v)
+{
+    return v == SC_HS_METHOD ? 405 : 400;
 }
 
 const char *sc_hs_verdict_reason(enum sc_hs_verdict v, enum sc_hs_param param)
@@ -448,6 +500,10 @@ const char *sc_hs_verdict_reason(enum sc_hs_verdict v, enum sc_hs_param param)
 
     if (v == SC_HS_BAD_UPGRADE)
         return "only WebSocket upgrades are served\n";
+    if (v == SC_HS_METHOD)
+        return "GET only\n";
+    if (v == SC_HS_NOT_HTTP)
+        return "bad_request: not an HTTP/1.1 request\n";
     if ((unsigned)param > SC_HS_PARAM_KEY)
         param = SC_HS_PARAM_OTHER;
     return v == SC_HS_NUL ? nul[param] : bad[param];

@@ -56,8 +56,8 @@ const char *sc_hs_reason_phrase(unsigned status);
  * Cache-Control: no-store, Connection: close, then body (may be NULL). A
  * 426 also names what to upgrade to: Sec-WebSocket-Version: 13 (RFC 6455
  * section 4.4) and Upgrade: websocket, with Connection: Upgrade, close
- * (RFC 7231 section 6.5.15). Returns the length, or 0 if it does not fit
- * in cap bytes. */
+ * (RFC 7231 section 6.5.15); a 405, Allow: GET (section 6.5.5). Returns
+ * the length, or 0 if it does not fit in cap bytes. */
 size_t sc_hs_response(char *out, size_t cap, unsigned status, const char *body);
 
 /* Which query parameter a bad escape was found in. */
@@ -68,15 +68,20 @@ enum sc_hs_verdict {
     SC_HS_BAD_ESCAPE,   /* '%' not followed by two hex digits */
     SC_HS_NUL,          /* %00, which would end the value early */
     SC_HS_BAD_UPGRADE,  /* an Upgrade header lws would refuse (403) */
+    SC_HS_METHOD,       /* a method lws does not know (403), or CONNECT */
+    SC_HS_NOT_HTTP,     /* a request line that starts with no method */
 };
 
-/* Streaming scanner of the request heads of one HTTP/1.x connection. Zero
- * it (or sc_hs_scan_init) for a new connection. It follows each request
- * target, escapes and query parameter names decoded as lws does, and the
- * Upgrade header lines, whose value lws takes whole: one header whose
- * value, after leading spaces, is "websocket" or "h2c" in any case; it
- * then starts again at the next request. Anything that does not look like
- * a request line ends the scan for good (SC_HS_FINE from then on). 8
+/* Streaming scanner of the request heads of one HTTP/1.x connection, for
+ * what lws 4.1 would answer itself, before any callback, with an HTML
+ * "HTTP/1.0 403" or by dropping the connection. Set it up with
+ * sc_hs_scan_init for a new connection. It follows each method (those lws
+ * knows, in any case; CONNECT, which lws turns into a raw socket, is
+ * refused), each request target (escapes and query parameter names
+ * decoded as lws does), and the Upgrade header lines, whose value lws
+ * takes whole: one header whose value, after leading spaces, is
+ * "websocket" or "h2c" in any case. It starts again at the next request,
+ * and stops after a request with an Upgrade header (frames follow). 8
  * bytes, so a table of one per file descriptor stays small. */
 struct sc_hs_scan {
     uint8_t state;
@@ -98,9 +103,13 @@ void sc_hs_scan_init(struct sc_hs_scan *s);
 enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
                                    size_t len, size_t *at, enum sc_hs_param *param);
 
+/* The status to refuse a verdict with: 405 (with Allow: GET) for a
+ * method, else 400. */
+unsigned sc_hs_verdict_status(enum sc_hs_verdict v);
+
 /* The refusal text for a verdict: "bad_channel: ...", "bad_key: ...",
- * "bad_request: ..." or, for an Upgrade, "only WebSocket upgrades are
- * served", ending in "\n". Static storage. */
+ * "bad_request: ...", "GET only" or, for an Upgrade, "only WebSocket
+ * upgrades are served", ending in "\n". Static storage. */
 const char *sc_hs_verdict_reason(enum sc_hs_verdict v, enum sc_hs_param param);
 
 #endif

@@ -57,6 +57,9 @@ static int http_respond(struct lws *wsi, unsigned status, const char *ctype,
                                      (const unsigned char *)ctype, (int)strlen(ctype), &p,
                                      end) ||
         lws_add_http_header_content_length(wsi, (lws_filepos_t)len, &p, end) ||
+        (status == 405 &&
+         lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                     (const unsigned char *)"GET", 3, &p, end)) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
@@ -459,7 +462,8 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return sc_http_confirm_upgrade(wsi, in);
     case LWS_CALLBACK_HTTP:
-        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
+        /* lws_hdr_copy() gives 0, not -1, when there is no GET URI. */
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
             return http_text(wsi, 405, "GET only\n");
         if (!strcmp(uri, "/healthz"))
             return http_healthz(wsi, server_of(wsi));

@@ -5,15 +5,17 @@
  * before any callback of ours runs. A '%' not followed by two hex digits
  * makes it write its own "HTTP/1.0 403 Forbidden" HTML page ("forbidding
  * on uri sanitation"), which strict clients refuse to read, and a %00
- * makes it drop the connection without a word. docs/protocol.md promises
- * a 400 with a plain-text reason for both.
+ * makes it drop the connection without a word. An unknown method or
+ * Upgrade value gets the same 403 page, and CONNECT turns the socket into
+ * a raw one that no timeout ever closes. docs/protocol.md promises a 400
+ * (405 for a method) with a plain-text reason instead.
  *
  * How: lws reads a plain socket with recv() and a TLS one with SSL_read(),
  * both resolved by the dynamic linker, where the executable's own
  * definitions come first. This file defines both: each calls the real
  * function (dlsym RTLD_NEXT) and, for a connection still in its HTTP
  * phase, feeds what came back to a request-line scanner (sc_handshake.h).
- * At a bad escape it writes the 400 itself and reports end of stream, so
+ * At a problem it writes the refusal itself and reports end of stream, so
  * lws closes the connection without ever parsing the bad byte. Nothing
  * else in the process calls recv() or SSL_read() (hiredis, libuv and
  * OpenSSL's socket BIO use read()), and a connection that was never
@@ -82,7 +84,8 @@ void sc_rawin_release(void)
 static void refuse(int fd, SSL *ssl, enum sc_hs_verdict v, enum sc_hs_param param)
 {
     char out[512], sink[4096];
-    size_t n = sc_hs_response(out, sizeof(out), 400, sc_hs_verdict_reason(v, param));
+    size_t n = sc_hs_response(out, sizeof(out), sc_hs_verdict_status(v),
+                              sc_hs_verdict_reason(v, param));
 
     if (ssl)
         (void)!SSL_write(ssl, out, (int)n);
@@ -93,7 +96,8 @@ static void refuse(int fd, SSL *ssl, enum sc_hs_verdict v, enum sc_hs_param para
         ;
     if (refusals)
         (*refusals)++;
-    SC_LOG(SC_LOG_DEBUG, "fd %d: refused (400): %s", fd, sc_hs_verdict_reason(v, param));
+    SC_LOG(SC_LOG_DEBUG, "fd %d: refused (%u): %s", fd, sc_hs_verdict_status(v),
+           sc_hs_verdict_reason(v, param));
 }
 
 /* What lws is given back for n bytes read into buf on fd: n, or 0 (end

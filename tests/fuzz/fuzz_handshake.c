@@ -1,10 +1,10 @@
 /* Fuzz target: the pure parts of the opening handshake (server/sc_handshake.h).
  *
- * Input: any bytes, read four ways: as a raw stream from a client (the
+ * Input: any bytes, read five ways: as a raw stream from a client (the
  * request-head scanner), as a request target put into a request line, as
- * the value of an Upgrade header (byte 0 bit 0: sent twice), and as a
- * header value (the key, version, Connection and subprotocol checks, and a
- * refusal's body).
+ * the value of an Upgrade header (byte 0 bit 0: sent twice), as a method,
+ * and as a header value (the key, version, Connection and subprotocol
+ * checks, and a refusal's body).
  *
  * Beyond "no crash", each result is compared with a reading written here
  * from the rules (RFC 6455 4.2.1, RFC 3986 percent-encoding, lws's query
@@ -168,6 +168,71 @@ static void check_upgrade(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(v == SC_HS_BAD_UPGRADE && at == len - 1 && param == SC_HS_PARAM_OTHER);
         FUZZ_CHECK(!strcmp(sc_hs_verdict_reason(v, param), "only WebSocket upgrades are served\n"));
+    }
+}
+
+/* The input as a method: lws 4.1 knows these, in any case (parsers.c
+ * methods[]); CONNECT it makes a raw socket, so the node refuses it too,
+ * once the head is complete; any other is refused at its first byte that
+ * no known method has there; a byte that is no letter is no request. */
+static void check_method(const uint8_t *data, size_t size)
+{
+    static const char *const known[] = {"get", "post", "options", "put",
+                                        "patch", "delete", "head", "connect"};
+    static const char post[] = " /x HTTP/1.1\r\nHost: x\r\n\r\n";
+    unsigned char req[20 + sizeof(post)];
+    char low[21];
+    size_t n = 0, want_at = 0;
+    enum sc_hs_verdict want = SC_HS_FINE;
+
+    for (size_t i = 0; i < size && n < 20; i++)
+        if (data[i] != ' ' && data[i] != '\r' && data[i] != '\n')
+            req[n++] = data[i];
+    memcpy(req + n, post, sizeof(post) - 1);
+    for (size_t i = 0; i <= n && want == SC_HS_FINE; i++) {
+        if (i == n) { /* the space after the method */
+            low[n] = 0;
+            int k = -1;
+            for (size_t j = 0; j < 8; j++)
+                if (!strcmp(low, known[j]))
+                    k = (int)j;
+            if (!n)
+                want = SC_HS_NOT_HTTP;
+            else if (k < 0)
+                want = SC_HS_METHOD;
+            else if (k == 7) {
+                want = SC_HS_METHOD;
+                i = n + sizeof(post) - 2; /* the head's last byte */
+            }
+            want_at = i;
+            break;
+        }
+        unsigned char c = req[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+            want = SC_HS_NOT_HTTP;
+            want_at = i;
+            break;
+        }
+        low[i] = (char)(c | 0x20);
+        int prefix = 0;
+        for (size_t j = 0; j < 8; j++)
+            if (strlen(known[j]) > i && !strncmp(low, known[j], i + 1))
+                prefix = 1;
+        if (!prefix) {
+            want = SC_HS_METHOD;
+            want_at = i;
+        }
+    }
+
+    struct sc_hs_scan s;
+    size_t at = 0;
+    enum sc_hs_param param = SC_HS_PARAM_OTHER;
+    sc_hs_scan_init(&s);
+    enum sc_hs_verdict v = sc_hs_scan_feed(&s, req, n + sizeof(post) - 1, &at, &param);
+    FUZZ_CHECK(v == want);
+    if (v != SC_HS_FINE) {
+        FUZZ_CHECK(at == want_at);
+        FUZZ_CHECK(sc_hs_verdict_status(v) == (v == SC_HS_METHOD ? 405u : 400u));
     }
 }
 
@@ -345,6 +410,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_stream(data, size);
     check_target(data, size);
     check_upgrade(data, size);
+    check_method(data, size);
     check_headers(data, size);
     check_response(data, size);
     return 0;

@@ -85,6 +85,9 @@ static void test_response(void **state)
     assert_non_null(strstr(out, "HTTP/1.1 426 Upgrade Required\r\n"));
     assert_non_null(strstr(out, "\r\nSec-WebSocket-Version: 13\r\n"));
     assert_non_null(strstr(out, "\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"));
+    sc_hs_response(out, sizeof(out), 405, "GET only\n");
+    assert_non_null(strstr(out, "HTTP/1.1 405 Method Not Allowed\r\n"));
+    assert_non_null(strstr(out, "\r\nAllow: GET\r\n"));
     assert_int_equal(sc_hs_response(out, 40, 503, "too long for forty bytes\n"), 0);
 }
 
@@ -148,9 +151,18 @@ static void test_scanner(void **state)
     expect("GET /ws HTTP/1.1\r\nUpgrade: websocket \r\n\r\n", SC_HS_BAD_UPGRADE, 40, 0);
     expect("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nUpgrade: websocket\r\n\r\n",
            SC_HS_BAD_UPGRADE, 59, 0);
-    /* What is not an HTTP request (WebSocket frames) ends the scan. */
-    expect("\x81\x85GET /%zz ", SC_HS_FINE, 0, 0);
-    expect("get /%zz HTTP/1.1\r\n\r\n", SC_HS_FINE, 0, 0);
+    /* Methods as lws reads them: without case; others refused. */
+    expect("get /%zz HTTP/1.1\r\n\r\n", SC_HS_BAD_ESCAPE, 6, SC_HS_PARAM_OTHER);
+    expect("GET  /ws?key=%zz HTTP/1.1\r\n\r\n", SC_HS_BAD_ESCAPE, 14, SC_HS_PARAM_KEY);
+    expect("FOO / HTTP/1.1\r\n\r\n", SC_HS_METHOD, 0, 0);
+    expect("GE / HTTP/1.1\r\n\r\n", SC_HS_METHOD, 2, 0);
+    expect("GETS / HTTP/1.1\r\n\r\n", SC_HS_METHOD, 3, 0);
+    expect("Delete / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n", SC_HS_FINE, 0, 0);
+    expect("CONNECT h:1 HTTP/1.1\r\nHost: h\r\n\r\n", SC_HS_METHOD, 32, 0);
+    expect("\x16\x03\x01\x02", SC_HS_NOT_HTTP, 0, 0);
+    expect(" GET / HTTP/1.1\r\n\r\n", SC_HS_NOT_HTTP, 0, 0);
+    /* After an upgrade request come frames: the scan is over. */
+    expect("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n\x81\x85GET /%zz ", SC_HS_FINE, 0, 0);
 }
 
 static void test_reasons(void **state)
@@ -162,6 +174,9 @@ static void test_reasons(void **state)
     assert_non_null(strstr(sc_hs_verdict_reason(SC_HS_NUL, SC_HS_PARAM_OTHER), "bad_request: "));
     assert_string_equal(sc_hs_verdict_reason(SC_HS_BAD_UPGRADE, SC_HS_PARAM_OTHER),
                         "only WebSocket upgrades are served\n");
+    assert_int_equal(sc_hs_verdict_status(SC_HS_METHOD), 405);
+    assert_int_equal(sc_hs_verdict_status(SC_HS_NOT_HTTP), 400);
+    assert_int_equal(sc_hs_verdict_status(SC_HS_NUL), 400);
 }
 
 int main(void)
