@@ -271,20 +271,20 @@ static int target_end(struct sc_hs_scan *s, unsigned char c)
 
 /* A target byte outside an escape. lws decodes the target the same way:
  * an unescaped '?' starts the query, '&' and ';' separate parameters,
- * '=' ends a name, '+' is a space. Returns 1 at a '%'. */
-static int target_byte(struct sc_hs_scan *s, unsigned char c)
+ * '=' ends a name, '+' is a space. */
+static void target_byte(struct sc_hs_scan *s, unsigned char c)
 {
     if (s->state == ST_PATH && !s->n) {
         if (c == ' ')
-            return 0; /* lws skips spaces before the target */
+            return; /* lws skips spaces before the target */
         s->n = 1;
     }
     if (target_end(s, c))
-        return 0;
+        return;
     if (c == '%') {
         s->ret = s->state;
         s->state = ST_PCT1;
-        return 1;
+        return;
     }
     if (s->state == ST_PATH) {
         if (c == '?')
@@ -298,7 +298,6 @@ static int target_byte(struct sc_hs_scan *s, unsigned char c)
         } else
             name_add(s, c == '+' ? ' ' : c);
     }
-    return 0;
 }
 
 static unsigned char lower(unsigned char c)

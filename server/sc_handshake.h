@@ -88,18 +88,18 @@ struct sc_hs_scan {
     uint8_t ret;   /* state to resume after an escape */
     uint8_t hi;    /* first hex digit of an escape */
     uint8_t n;     /* method length, decoded name length, or line ends */
-    uint8_t match; /* names (parameter, Upgrade value) still matching */
+    uint8_t match; /* methods, names or Upgrade values still matching */
     uint8_t param; /* enum sc_hs_param of the value being read */
     uint8_t hp;    /* position in a header line's name or Upgrade value */
-    uint8_t up;    /* Upgrade headers: count, and whether one was bad */
+    uint8_t up;    /* this head: Upgrade seen / bad, method CONNECT */
 };
 
 void sc_hs_scan_init(struct sc_hs_scan *s);
 
 /* Scan the next len bytes the client sent. Returns SC_HS_FINE, or the
  * first problem found; then *at is the offset in p of the byte that made
- * it one (for an Upgrade header, the end of the head), *param the
- * parameter it was in, and the scan is over. */
+ * it one (for an Upgrade header or CONNECT, the end of the head), *param
+ * the parameter it was in, and the scan is over. */
 enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
                                    size_t len, size_t *at, enum sc_hs_param *param);
 
