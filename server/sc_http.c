@@ -235,6 +235,12 @@ static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
     n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_KEY);
     if (n < 0 || !sc_hs_key_valid(v, (size_t)n))
         return "bad_request: Sec-WebSocket-Key must be the base64 of 16 bytes\n";
+    /* The node offers no extension, but lws 4.1 walks the list anyway
+     * (lws_extension_server_handshake()) and fails the handshake, without
+     * a word, once it is 255 bytes long. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0 &&
+        ((n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_EXTENSIONS)) < 0 || n > 254))
+        return "bad_request: Sec-WebSocket-Extensions longer than 254 bytes\n";
     /* lws binds the first name it knows: "http" would make this a
      * WebSocket on the HTTP callback, outside every count and check. */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
