@@ -615,7 +615,9 @@ static int conn_subscribe_url(struct sc_conn *c)
  * upgrade, or one the node picks): greet it, or send it to its owner. */
 static int conn_route(struct sc_conn *c)
 {
-    char buf[256];
+    /* Room for any parameter: lws_get_urlarg_by_name() gives up at the
+     * first one longer than buf, such as a long ?token= before ?key=. */
+    char buf[4096];
     const char *k;
 
     if (!c->srv->cluster)

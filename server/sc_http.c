@@ -1,25 +1,48 @@
-/* sc_http: plain HTTP on the node's port: /healthz, /metrics, and the
- * checks that admit or refuse a WebSocket upgrade. Static files (the demo
- * page) are served by an lws file mount set up in sc_server.c. */
+/* sc_http: plain HTTP on the node's port: /healthz, /metrics, the demo
+ * page from the web root, and the checks that admit or refuse a WebSocket
+ * upgrade. The node speaks HTTP/1.1 only (sc_server.c offers no h2). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "sc_acl.h"
 #include "sc_cluster.h"
 #include "sc_conn.h"
+#include "sc_handshake.h"
 #include "sc_json.h"
 #include "sc_log.h"
 #include "sc_names.h"
 #include "sc_redis.h"
 #include "sc_rxgate.h"
 
+/* Room for any one query parameter: lws keeps at most this many bytes of
+ * request head (max_http_header_data in sc_server.c). A smaller buffer is
+ * not enough even for a short parameter: lws_get_urlarg_by_name() stops
+ * looking at the first parameter that does not fit. */
+#define QUERY_ARG_MAX 4096
+
 
 static struct sc_server *server_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
+}
+
+/* The status line. lws would write the request's HTTP version, which it
+ * records only for requests that are not upgrades (so "HTTP/1.0" there),
+ * and no reason phrase for 426; RFC 7230 section 2.6 asks for the
+ * server's own version, HTTP/1.1. */
+static int http_status_line(struct lws *wsi, unsigned status, unsigned char **p,
+                            unsigned char *end)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %u %s", status, sc_hs_reason_phrase(status));
+
+    return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
 }
 
 /* Write a whole small response. Returns what the callback must return:
@@ -30,7 +53,14 @@ static int http_respond(struct lws *wsi, unsigned status, const char *ctype,
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
 
-    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end) ||
+    if (http_status_line(wsi, status, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                     (const unsigned char *)ctype, (int)strlen(ctype), &p,
+                                     end) ||
+        lws_add_http_header_content_length(wsi, (lws_filepos_t)len, &p, end) ||
+        (status == 405 &&
+         lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                     (const unsigned char *)"GET", 3, &p, end)) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
@@ -117,7 +147,7 @@ static int http_json_body(struct lws *wsi, unsigned status, struct sc_buf *b)
  * while no shard is in the map; 400 for a bad key. */
 static int http_route(struct lws *wsi, struct sc_server *srv)
 {
-    char buf[256];
+    char buf[QUERY_ARG_MAX];
     const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
     struct sc_buf b;
     int rc;
@@ -148,13 +178,77 @@ static int http_shards(struct lws *wsi, struct sc_server *srv)
     return http_json_body(wsi, 200, &b);
 }
 
-/* Refuse an upgrade with a plain-text reason. Returns 1: "responded". */
+/* Answer with status and the plain-text reason why, then close: the whole
+ * response is built here (sc_hs_response) and written as raw bytes, since
+ * during an upgrade lws would start it with "HTTP/1.0". Returns -1, what
+ * the callback returns for lws to close the connection once it has sent
+ * what it holds. */
+static int http_close_with(struct lws *wsi, unsigned status, const char *why)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    size_t n = sc_hs_response((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, status, why);
+
+    if (n)
+        (void)lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP);
+    return -1;
+}
+
+/* Refuse an upgrade, counted under kind. Returns -1 (close). */
 static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
                           enum sc_err_kind kind)
 {
     server_of(wsi)->metrics.errors[kind]++;
-    http_text(wsi, status, why);
-    return 1;
+    return http_close_with(wsi, status, why);
+}
+
+/* RFC 6455 section 4.2.1: what an opening handshake must hold. Checked here,
+ * before lws acts on it, because lws 4.1 (lws_process_ws_upgrade() and
+ * handshake_0405() in lib/roles/ws/server-ws.c) ignores the version,
+ * accepts HTTP/1.0 and any key, and drops the connection without a word
+ * when Host, "Connection: Upgrade", the key or a subprotocol it knows is
+ * missing, or a list it reads is not to its liking (sc_hs_token_list).
+ * Returns NULL, or the reason to refuse with (*status). */
+static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
+                                         unsigned *status)
+{
+    char v[512];
+    int n;
+
+    *status = 400;
+    /* lws itself refuses other Upgrade values than these two (403). */
+    if (!proto || strcasecmp(proto, "websocket"))
+        return "only WebSocket upgrades are served\n";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return "bad_request: a WebSocket upgrade is a GET request\n";
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP);
+    if (n < 0 || !sc_hs_http11(v, (size_t)n))
+        return "bad_request: a WebSocket upgrade needs HTTP/1.1\n";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
+        return "bad_request: missing Host header\n";
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION);
+    if (n < 0 || !sc_hs_connection_ok(v, (size_t)n))
+        return "bad_request: the Connection header must be a token list with Upgrade\n";
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_VERSION);
+    if (n < 0 || !sc_hs_version_13(v, (size_t)n)) {
+        *status = 426;
+        return "Sec-WebSocket-Version must be 13\n";
+    }
+    n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_KEY);
+    if (n < 0 || !sc_hs_key_valid(v, (size_t)n))
+        return "bad_request: Sec-WebSocket-Key must be the base64 of 16 bytes\n";
+    /* The node offers no extension, but lws 4.1 walks the list anyway
+     * (lws_extension_server_handshake()) and fails the handshake, without
+     * a word, once it is 255 bytes long. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0 &&
+        ((n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_EXTENSIONS)) < 0 || n > 254))
+        return "bad_request: Sec-WebSocket-Extensions longer than 254 bytes\n";
+    /* lws binds the first name it knows: "http" would make this a
+     * WebSocket on the HTTP callback, outside every count and check. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
+        ((n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_PROTOCOL)) < 0 ||
+         !sc_hs_subprotocol_ok(v, (size_t)n)))
+        return "bad_request: Sec-WebSocket-Protocol must offer " SC_HS_SUBPROTOCOL "\n";
+    return NULL;
 }
 
 /* Check ?channels= the way a subscribe request is checked, so a bad list
@@ -232,7 +326,7 @@ static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
 
 static int upgrade_check_key(struct lws *wsi)
 {
-    char buf[256];
+    char buf[QUERY_ARG_MAX];
     const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
 
     return !k || sc_key_valid(k, strlen(k)) ? 0 : -1;
@@ -243,11 +337,12 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     struct sc_server *srv = server_of(wsi);
     char uri[64], msg[300], origin[256];
     struct sc_jwt_claims *claims = NULL;
+    const char *why;
+    unsigned status;
     int rc;
 
-    if (!proto || strcmp(proto, "websocket"))
-        return upgrade_refuse(wsi, 400, "only WebSocket upgrades are served\n",
-                              SC_ERR_REJECTED_REQUEST);
+    if ((why = upgrade_check_rfc6455(wsi, proto, &status)))
+        return upgrade_refuse(wsi, status, why, SC_ERR_REJECTED_REQUEST);
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
         return upgrade_refuse(wsi, 404, "WebSocket endpoint is /ws\n",
                               SC_ERR_REJECTED_REQUEST);
@@ -288,14 +383,32 @@ static const char *mime_of(const char *path)
     return "application/octet-stream";
 }
 
+/* path, resolved, if it names a regular file inside the web root, also
+ * resolved: a symlink may point anywhere inside the root, never out of
+ * it. Returns 0 with the resolved name in out (PATH_MAX bytes), or -1. */
+static int file_in_root(const char *root, const char *path, char *out)
+{
+    char rroot[PATH_MAX];
+    struct stat st;
+    size_t n;
+
+    if (!realpath(root, rroot) || !realpath(path, out))
+        return -1;
+    n = strlen(rroot);
+    /* "/" as the root holds every path; else out must be below rroot/. */
+    if (n > 1 && (strncmp(out, rroot, n) || out[n] != '/'))
+        return -1;
+    return stat(out, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -1;
+}
+
 /* Serve a file from the web root. Only plain names (letters, digits, and
- * "-_./", no "..") are looked up, so a request cannot leave the root. The
- * lws file mount is not used: in this lws a missing file there leaves the
- * request hanging until the timeout instead of answering 404. */
+ * "-_./", no "..") are looked up, and what they resolve to must be a file
+ * inside the root (symlinks followed), else 404. The lws file mount is not
+ * used: in this lws a missing file there leaves the request hanging until
+ * the timeout instead of answering 404. */
 static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
 {
-    char path[sizeof(srv->web_root) + 128];
-    struct stat st;
+    char path[sizeof(srv->web_root) + 128], real[PATH_MAX];
     int n;
 
     if (!strcmp(uri, "/"))
@@ -306,9 +419,11 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
         if (!isalnum((unsigned char)*p) && !strchr("-_./", *p))
             return http_text(wsi, 404, "not found\n");
     snprintf(path, sizeof(path), "%s%s", srv->web_root, uri);
-    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+    /* Served by its resolved name, so a link swapped after the check is
+     * not followed out of the root. */
+    if (file_in_root(srv->web_root, path, real) < 0)
         return http_text(wsi, 404, "not found\n");
-    n = lws_serve_http_file(wsi, path, mime_of(path), NULL, 0);
+    n = lws_serve_http_file(wsi, real, mime_of(real), NULL, 0);
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
         return -1;
     return 0;
@@ -321,9 +436,8 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
  * (sc_rxgate.c) starts checking what the socket sends. */
 static int http_filter_fd(struct sc_server *srv, int fd)
 {
-    static const char full[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                               "Content-Type: text/plain\r\nContent-Length: 32\r\n"
-                               "Connection: close\r\n\r\nnode is at its connection limit\n";
+    char full[256];
+    size_t n;
 
     if (fd < srv->fd_ceiling) {
         if (sc_rxgate_accept(fd) == 0)
@@ -332,7 +446,8 @@ static int http_filter_fd(struct sc_server *srv, int fd)
         return 1;
     }
     /* Best effort: the socket is new, its send buffer empty. */
-    (void)!send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = sc_hs_response(full, sizeof(full), 503, "node is at its connection limit\n");
+    (void)!send(fd, full, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     srv->metrics.errors[SC_ERR_REJECTED_FULL]++;
     return 1;
 }
@@ -356,7 +471,8 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP:
         /* Served as plain HTTP: another request may follow. */
         sc_rxgate_http(lws_get_socket_fd(wsi));
-        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
+        /* lws_hdr_copy() gives 0, not -1, when there is no GET URI. */
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
             return http_text(wsi, 405, "GET only\n");
         if (!strcmp(uri, "/healthz"))
             return http_healthz(wsi, server_of(wsi));
@@ -367,7 +483,7 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (!strcmp(uri, "/shards"))
             return http_shards(wsi, server_of(wsi));
         if (!strcmp(uri, "/ws"))
-            return http_text(wsi, 426, "connect with a WebSocket client\n");
+            return http_close_with(wsi, 426, "connect with a WebSocket client\n");
         return http_file(wsi, server_of(wsi), uri);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);

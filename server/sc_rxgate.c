@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "sc_conn.h"
+#include "sc_handshake.h"
 #include "sc_log.h"
 #include "sc_server.h"
 #include "sc_wsrx.h"
@@ -31,6 +32,7 @@
 struct slot {
     struct sc_conn *conn; /* from LWS_CALLBACK_ESTABLISHED to CLOSED */
     struct sc_wsrx rx;
+    struct sc_hs_scan hs; /* what lws would refuse with an HTML 403 */
     uint8_t used;         /* a socket lws accepted */
 };
 
@@ -114,6 +116,7 @@ int sc_rxgate_accept(int fd)
     memset(&gate.slots[fd], 0, sizeof(gate.slots[fd]));
     gate.slots[fd].used = 1;
     sc_wsrx_init(&gate.slots[fd].rx);
+    sc_hs_scan_init(&gate.slots[fd].hs);
     return 0;
 }
 
@@ -160,27 +163,25 @@ uint16_t sc_rxgate_close_code(int fd)
 }
 
 /* A bad request head: the answer is written here, at once, because lws
- * would never answer it (it is still waiting for the rest of the head).
- * Then our side is shut (plain TCP); lws closes when the client does or
- * at the handshake timeout. */
-static void answer_http(int fd, SSL *ssl, int status)
+ * would never answer it (it is still waiting for the rest of the head) or
+ * would answer it with an HTML "HTTP/1.0 403" page. Then our side is shut
+ * (plain TCP); lws closes when the client does or at the handshake
+ * timeout, and what the client still sends is read and dropped. */
+static void answer_http(int fd, SSL *ssl, unsigned status, const char *why)
 {
-    char buf[256];
-    const char *why = status == 431 ? "request head over 4096 bytes\n"
-                                    : "bad request: a header line without a colon\n";
-    int n = snprintf(buf, sizeof(buf),
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     status, status == 431 ? "Request Header Fields Too Large" : "Bad Request",
-                     strlen(why), why);
+    char buf[512];
+    size_t n = sc_hs_response(buf, sizeof(buf), status, why);
 
     gate.srv->metrics.errors[SC_ERR_REJECTED_REQUEST]++;
+    SC_LOG(SC_LOG_DEBUG, "fd %d: request refused (%u): %s", fd, status, why);
     /* Best effort: nothing else was written on this connection yet. */
     if (ssl) {
-        (void)SSL_write(ssl, buf, n);
+        /* close_notify plays the part of SHUT_WR: the client ends too. */
+        (void)SSL_write(ssl, buf, (int)n);
+        (void)SSL_shutdown(ssl);
         return;
     }
-    (void)!send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)!send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     shutdown(fd, SHUT_WR);
 }
 
@@ -190,7 +191,8 @@ static void answer(struct slot *s, int fd, SSL *ssl, int code)
 {
     SC_LOG(SC_LOG_DEBUG, "fd %d: failing the connection with %d", fd, code);
     if (code < 1000) {
-        answer_http(fd, ssl, code);
+        answer_http(fd, ssl, (unsigned)code, code == 431 ? "request head over 4096 bytes\n"
+                    : "bad_request: a header line without a colon\n");
         return;
     }
     gate.srv->metrics.errors[code == 1009 ? SC_ERR_MESSAGE_TOO_BIG : SC_ERR_PROTOCOL]++;
@@ -202,9 +204,19 @@ static void answer(struct slot *s, int fd, SSL *ssl, int code)
  * dropped), after answering a failure. */
 static size_t check(struct slot *s, int fd, SSL *ssl, const void *buf, size_t n)
 {
-    size_t ok;
-    int v = sc_wsrx_feed(&s->rx, (uint32_t)gate.srv->cfg->max_message_size, buf, n, &ok);
+    enum sc_hs_param param;
+    enum sc_hs_verdict hv;
+    size_t ok, at;
+    int v;
 
+    /* The request line and Upgrade headers first (sc_handshake.h): the
+     * scanner stops by itself once a head asks for an upgrade. */
+    if ((hv = sc_hs_scan_feed(&s->hs, buf, n, &at, &param)) != SC_HS_FINE) {
+        answer_http(fd, ssl, sc_hs_verdict_status(hv), sc_hs_verdict_reason(hv, param));
+        sc_wsrx_fail(&s->rx, (uint16_t)sc_hs_verdict_status(hv));
+        return 0;
+    }
+    v = sc_wsrx_feed(&s->rx, (uint32_t)gate.srv->cfg->max_message_size, buf, n, &ok);
     if (v == SC_WSRX_OK)
         return n;
     if (v != SC_WSRX_END)

@@ -424,6 +424,12 @@ static int server_lws_create(struct sc_server *srv)
     /* lws would otherwise keep a vhost whose address is not (yet) local
      * waiting for it, and run with no listener at all. */
     info.options |= LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    /* HTTP/1.1 only. Over h2, lws 4.1 opens a WebSocket for any extended
+     * CONNECT (RFC 8441, rops_check_upgrades_h2() in lib/roles/h2/ops-h2.c)
+     * without LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: no path, Origin,
+     * connection-limit or handshake check at all. */
+    if (srv->cfg->tls_cert)
+        info.alpn = "http/1.1";
     info.pcontext = &srv->lws; /* lws clears it once fully destroyed */
     /* The vhost is created apart: when its listener cannot bind, lws
      * 4.1 still returns a context from lws_create_context() and aborts

@@ -124,9 +124,10 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
                      void *user, void *in, size_t len);
 
-/* Admit or refuse a WebSocket upgrade (path, connection limit, Origin,
- * ?token=, ?key=, ?channels=). Returns 0 to admit, or 1 after writing the
- * refusal (400, 401, 403, 404 or 503). */
+/* Admit or refuse a WebSocket upgrade (the handshake per RFC 6455 4.2.1,
+ * path, connection limit, Origin, ?token=, ?key=, ?channels=). Returns 0
+ * to admit, or -1 after writing the refusal (400, 401, 403, 404, 426 or
+ * 503, docs/protocol.md), for lws to close the connection. */
 int sc_http_confirm_upgrade(struct lws *wsi, const char *proto);
 
 #endif

@@ -70,6 +70,11 @@ static int fail(struct sc_wsrx *rx, int code)
     return code;
 }
 
+void sc_wsrx_fail(struct sc_wsrx *rx, uint16_t code)
+{
+    fail(rx, code);
+}
+
 static void frames_start(struct sc_wsrx *rx)
 {
     rx->mode = SC_WSRX_FRAMES;

@@ -70,6 +70,11 @@ void sc_wsrx_upgraded(struct sc_wsrx *rx);
  * if this one asked for an upgrade. */
 void sc_wsrx_served_http(struct sc_wsrx *rx);
 
+/* Another check refused the connection with code (an HTTP status or a
+ * close code): from now on every byte is dropped, as after a failure of
+ * this checker's own. */
+void sc_wsrx_fail(struct sc_wsrx *rx, uint16_t code);
+
 /* Check the next len bytes. Returns SC_WSRX_OK (all of them are fine),
  * SC_WSRX_END, or a failure code; then *ok is the number of bytes before
  * the one that ended the frame (END) or showed the failure, and every later

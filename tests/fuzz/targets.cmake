@@ -1,6 +1,6 @@
 # The fuzz targets and what each is built from, shared by CMakeLists.txt
 # (libFuzzer builds) and replay.cmake (plain builds replaying the corpora).
-set(SC_FUZZ_TARGETS request json delivery config shardmap base64 redis_url)
+set(SC_FUZZ_TARGETS request json delivery config shardmap base64 redis_url handshake)
 set(SC_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 # sc_fuzz_target(<exe> <target>): the executable <exe> built from
