@@ -77,7 +77,9 @@ void sc_conn_auth_end(struct sc_conn *c);
 /* Close connections whose token expired or that never authenticated. */
 void sc_conn_auth_sweep(struct sc_server *srv);
 
-/* Keep-alive (sc_sweep.c): note traffic from c, and run one sweep. */
+/* Keep-alive (sc_sweep.c): note traffic from c (nothing once c is
+ * closing: a closing connection is never on a keep-alive list again), take
+ * c off its list, and run one sweep. */
 void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms);
 void sc_sweep_remove(struct sc_conn *c);
 void sc_sweep_run(struct sc_server *srv, uint64_t now_ms);

@@ -155,12 +155,19 @@ void sc_server_control(struct sc_server *srv, const char *msg, size_t len)
         sc_cluster_control(srv->cluster, msg, len);
 }
 
+/* Close every connection on l with 1001. The walk takes each next link
+ * before closing, so it ends after one pass whatever sc_conn_close does
+ * with the list (it unlinks c; a connection already closing, which should
+ * never be on a list, is just unlinked). */
 static void close_list(struct sc_conn_list *l)
 {
-    struct sc_conn *c;
-
-    while ((c = l->head))
-        sc_conn_close(c, 1001); /* takes c off the list */
+    for (struct sc_conn *c = l->head, *next; c; c = next) {
+        next = c->lnext;
+        if (c->close_code)
+            sc_sweep_remove(c);
+        else
+            sc_conn_close(c, 1001);
+    }
 }
 
 static void handle_closed(uv_handle_t *h)
