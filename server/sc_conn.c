@@ -583,6 +583,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     c->wsi = wsi;
     c->srv = srv;
     c->established = 1;
+    c->q.total = &srv->queued_bytes;
     c->tls = lws_is_ssl(wsi) ? 1 : 0;
     c->rl_tokens = (uint32_t)(srv->cfg->max_requests_per_second * 1000);
     c->rl_ms = (uint32_t)uv_now(srv->loop);

@@ -51,12 +51,6 @@ int sc_server_healthy(const struct sc_server *srv)
     return !srv->stopping && srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP;
 }
 
-static void gauges_add_list(const struct sc_conn_list *l, uint64_t *bytes)
-{
-    for (const struct sc_conn *c = l->head; c; c = c->lnext)
-        *bytes += c->q.bytes;
-}
-
 void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
 {
     memset(g, 0, sizeof(*g));
@@ -64,8 +58,9 @@ void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
     g->subscriptions = srv->reg.nsubs;
     g->channels = srv->reg.nchannels;
     g->patterns = srv->reg.npatterns;
-    gauges_add_list(&srv->active, &g->queued_bytes);
-    gauges_add_list(&srv->pinged, &g->queued_bytes);
+    /* A running total (every queue counts into it): a scrape costs the
+     * same at any number of connections. */
+    g->queued_bytes = srv->queued_bytes;
     /* Redis's own state: during a stop /healthz says "stopping", but an
      * alert on redis_up must not fire on every deploy. */
     g->redis_up = srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP;

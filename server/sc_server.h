@@ -44,6 +44,7 @@ struct sc_server {
      * time of last traffic, pinged ones by time the ping went out. */
     struct sc_conn_list active, pinged;
     size_t nconns;
+    uint64_t queued_bytes; /* in every connection's send queue (sc_queue total) */
     size_t max_conns;      /* max-connections, or derived from open files */
     int fd_ceiling;        /* an accepted socket at or above this fd is refused */
 
