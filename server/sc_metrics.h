@@ -44,6 +44,7 @@ struct sc_metrics {
     uint64_t missed_events;
     uint64_t redirects;
     uint64_t moves;
+    uint64_t token_verifications;
     uint64_t errors[SC_ERR_KINDS];
 };
 

@@ -459,6 +459,8 @@ fail_scratch:
 
 void sc_server_cleanup(struct sc_server *srv)
 {
+    sc_auth_claims_free(srv->upgrade_claims);
+    srv->upgrade_claims = NULL;
     sc_auth_free(&srv->auth);
     free(srv->auth_wheel);
     srv->auth_wheel = NULL;
