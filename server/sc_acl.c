@@ -469,6 +469,43 @@ out:
     return rc;
 }
 
+/* The grant side's subset automaton (g_step, g_close) run on the pattern
+ * over the prefix: the set of pattern positions the prefix can reach. From
+ * a reached position the rest of the pattern matches some string unless a
+ * token ahead accepts no byte at all (an empty class such as "[]"). */
+int sc_glob_meets_prefix(const char *pat, size_t plen, const char *prefix, size_t len)
+{
+    static const uint8_t none[32];
+    struct glob g;
+    struct incl in = {0};
+    uint64_t *cur;
+    size_t done = SIZE_MAX; /* first position from which the rest can match */
+    int rc = 0;
+
+    if (glob_compile(pat, plen, 0, WIDE, &g) < 0)
+        return -ENOMEM;
+    in.g = &g;
+    in.words = (g.n + 1 + 63) / 64;
+    if (!(cur = calloc(in.words * 2, 8))) {
+        free(g.t);
+        return -ENOMEM;
+    }
+    bit_set(cur, 0);
+    g_close(&in, cur);
+    for (size_t i = 0; i < len; i++) {
+        g_step(&in, cur, (unsigned char)prefix[i], cur + in.words);
+        memcpy(cur, cur + in.words, in.words * 8);
+    }
+    for (size_t i = g.n + 1; i-- > 0 && (i == g.n || g.t[i].star ||
+                                         memcmp(g.t[i].set, none, 32));)
+        done = i;
+    for (size_t i = done; i <= g.n && !rc; i++)
+        rc = bit(cur, i);
+    free(cur);
+    free(g.t);
+    return rc;
+}
+
 int sc_glob_includes(const char *req, size_t rlen, const char *grant, size_t glen,
                      char *witness, size_t wcap, size_t *wlen)
 {

@@ -48,6 +48,13 @@ int sc_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 int sc_glob_includes(const char *req, size_t rlen, const char *grant, size_t glen,
                      char *witness, size_t wcap, size_t *wlen);
 
+/* 1 if the Redis glob pat can match some channel name that begins with
+ * prefix[0..len), len > 0 (its language meets prefix followed by anything),
+ * else 0; -ENOMEM. Ambiguous high-byte ranges count wide, so the answer
+ * errs towards 1. Used to keep the node's own channels out of clients'
+ * reach, patterns included. */
+int sc_glob_meets_prefix(const char *pat, size_t plen, const char *prefix, size_t len);
+
 struct sc_acl;
 
 /* An empty policy (nothing public, no namespaces). NULL if out of memory. */

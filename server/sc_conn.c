@@ -15,8 +15,6 @@
 #include "sc_redis.h"
 #include "sc_rxgate.h"
 
-/* A channel name as (pointer, length): requests and URLs both feed the same
- * subscribe path through this. */
 /* Seconds a closing connection may take to flush our close frame and
  * answer it before lws drops the socket. */
 #define CLOSE_GRACE_S 5
@@ -28,9 +26,12 @@
 #define WRITEV_BYTES (256 * 1024)
 #define WRITEV_ROUNDS 4
 
-struct name_ref {
-    const char *p;
-    size_t len;
+/* The names of one subscribe or unsubscribe, from a parsed request or
+ * from the ?channels= list: both go through the same path. */
+struct names {
+    const struct sc_request *req; /* its channels, or else: */
+    const struct sc_name *list;
+    size_t count;
 };
 
 static int conn_schedule_flush(struct sc_conn *c);
@@ -339,82 +340,126 @@ static int conn_writeable(struct sc_conn *c)
     return conn_flush(c, 1);
 }
 
-static int conn_find(const struct sc_conn *c, const char *p, size_t len)
+static const char *name_at(const struct names *n, size_t i, size_t *len)
 {
-    for (uint32_t i = 0; i < c->nsubs; i++) {
-        const struct sc_channel *ch = c->subs[i]->ch;
-        if (ch->len == len && memcmp(ch->name, p, len) == 0)
-            return (int)i;
-    }
-    return -1;
+    if (n->req)
+        return sc_request_channel(n->req, i, len);
+    *len = n->list[i].len;
+    return n->list[i].p;
 }
 
-static int names_dup_before(const struct name_ref *n, size_t i)
+/* Set (on) or clear each held channel's mark to 1 + the index of c's
+ * subscription to it, so "does c hold this name" is one registry lookup:
+ * O(subscriptions + names) per request instead of their product. */
+static void conn_mark(struct sc_conn *c, int on)
 {
-    for (size_t j = 0; j < i; j++)
-        if (n[j].len == n[i].len && memcmp(n[j].p, n[i].p, n[i].len) == 0)
-            return 1;
+    for (uint32_t i = 0; i < c->nsubs; i++)
+        c->subs[i]->ch->mark = on ? i + 1 : 0;
+}
+
+/* 1 + the index of c's subscription to name, or 0; only while marked. */
+static uint32_t conn_held(struct sc_conn *c, const char *p, size_t len)
+{
+    const struct sc_channel *ch = sc_registry_find(&c->srv->reg, p, len);
+
+    return ch ? ch->mark : 0;
+}
+
+/* Room for extra more subscriptions, never past max-channels (grown by
+ * doubling, so many small requests do not copy the array each time).
+ * Returns 0 or -ENOMEM. */
+static int conn_reserve(struct sc_conn *c, size_t extra)
+{
+    size_t max = c->srv->limits.max_channels;
+    size_t want = (size_t)c->nsubs + extra, cap = (size_t)c->capsubs * 2;
+    struct sc_sub **s;
+
+    if (want > max)
+        want = max;
+    if (want <= c->capsubs)
+        return 0;
+    if (cap < want)
+        cap = want;
+    if (cap > max)
+        cap = max;
+    if (!(s = realloc(c->subs, sizeof(*s) * cap)))
+        return -ENOMEM;
+    c->subs = s;
+    c->capsubs = (uint32_t)cap;
     return 0;
 }
 
-/* Subscribe to every name not held yet, all or nothing. Returns
- * SC_PERR_NONE, SC_PERR_TOO_MANY_CHANNELS, or -ENOMEM (nothing changed). */
-static int conn_subscribe(struct sc_conn *c, const struct name_ref *n,
-                          size_t count, char *msg, size_t msglen)
+/* Every name checked first (permissions, reserved names); then each one
+ * not held yet is subscribed, a name given twice once, and past
+ * max-channels everything this call added is taken back before anything
+ * reaches Redis (sc_redis_kick sends at the end of the loop iteration).
+ * Returns SC_PERR_NONE, SC_PERR_FORBIDDEN or SC_PERR_TOO_MANY_CHANNELS with
+ * msg filled, or -ENOMEM; nothing changed unless SC_PERR_NONE. */
+static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
+                          size_t msglen)
 {
     struct sc_server *srv = c->srv;
-    size_t fresh = 0, added = 0;
+    const struct sc_jwt_claims *cl = sc_conn_auth_claims(c);
     uint64_t budget = SC_GLOB_MAX_WORK;
+    uint32_t before = c->nsubs;
+    int rc = SC_PERR_NONE;
+    size_t len;
+    const char *p;
 
-    for (size_t i = 0; srv->auth.mode != SC_AUTH_OFF && i < count; i++) {
-        if (sc_conn_auth_may(c, n[i].p, n[i].len, &budget) < 0) {
-            snprintf(msg, msglen, "not allowed to read %.*s",
-                     (int)(n[i].len > 128 ? 128 : n[i].len), n[i].p);
-            return SC_PERR_FORBIDDEN;
-        }
+    for (size_t i = 0; i < n->count && rc == SC_PERR_NONE; i++) {
+        p = name_at(n, i, &len);
+        rc = sc_conn_may_subscribe(srv, cl, p, len, &budget, msg, msglen);
     }
-
-    for (size_t i = 0; i < count; i++)
-        if (conn_find(c, n[i].p, n[i].len) < 0 && !names_dup_before(n, i))
-            fresh++;
-    if (c->nsubs + fresh > srv->limits.max_channels)
-        return SC_PERR_TOO_MANY_CHANNELS;
-    if (c->nsubs + fresh > c->capsubs) {
-        uint32_t cap = (uint32_t)(c->nsubs + fresh);
-        struct sc_sub **s = realloc(c->subs, sizeof(*s) * cap);
-        if (!s)
-            return -ENOMEM;
-        c->subs = s;
-        c->capsubs = cap;
-    }
-    for (size_t i = 0; i < count; i++) {
+    if (rc != SC_PERR_NONE)
+        return rc;
+    if (conn_reserve(c, n->count) < 0)
+        return -ENOMEM;
+    conn_mark(c, 1);
+    for (size_t i = 0; i < n->count; i++) {
         struct sc_sub *sub;
-        if (conn_find(c, n[i].p, n[i].len) >= 0)
+        p = name_at(n, i, &len);
+        if (conn_held(c, p, len))
             continue;
-        if (!(sub = sc_registry_subscribe(&srv->reg, c, n[i].p, n[i].len)))
-            goto rollback;
+        if (c->nsubs >= srv->limits.max_channels) {
+            rc = SC_PERR_TOO_MANY_CHANNELS;
+            snprintf(msg, msglen, "at most %zu channels per connection",
+                     srv->limits.max_channels);
+            break;
+        }
+        if (!(sub = sc_registry_subscribe(&srv->reg, c, p, len))) {
+            rc = -ENOMEM;
+            break;
+        }
         c->subs[c->nsubs++] = sub;
-        added++;
+        sub->ch->mark = c->nsubs;
     }
-    sc_redis_kick(srv->redis);
-    return SC_PERR_NONE;
-rollback:
-    while (added--)
+    /* Marks off before any unsubscribe: it may free the entry. */
+    conn_mark(c, 0);
+    while (rc != SC_PERR_NONE && c->nsubs > before)
         sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
     sc_redis_kick(srv->redis);
-    return -ENOMEM;
+    return rc;
 }
 
-static void conn_unsubscribe(struct sc_conn *c, const struct name_ref *n,
-                             size_t count)
+/* Names c does not hold are skipped. O(subscriptions + names). */
+static void conn_unsubscribe(struct sc_conn *c, const struct names *n)
 {
-    for (size_t i = 0; i < count; i++) {
-        int k = conn_find(c, n[i].p, n[i].len);
-        if (k < 0)
+    conn_mark(c, 1);
+    for (size_t i = 0; i < n->count; i++) {
+        size_t len;
+        const char *p = name_at(n, i, &len);
+        uint32_t k = conn_held(c, p, len);
+        struct sc_sub *sub;
+        if (!k--)
             continue;
-        sc_registry_unsubscribe(&c->srv->reg, c->subs[k]);
+        sub = c->subs[k];
+        sub->ch->mark = 0; /* before the unsubscribe may free it */
         c->subs[k] = c->subs[--c->nsubs];
+        if (k < c->nsubs)
+            c->subs[k]->ch->mark = k + 1;
+        sc_registry_unsubscribe(&c->srv->reg, sub);
     }
+    conn_mark(c, 0);
     sc_redis_kick(c->srv->redis);
 }
 
@@ -434,20 +479,13 @@ static const enum sc_err_kind perr_kind[] = {
 static int conn_apply(struct sc_conn *c, const struct sc_request *req,
                       char *msg, size_t msglen)
 {
-    struct name_ref n[req->nchannels ? req->nchannels : 1];
-    int rc;
+    struct names n = {.req = req, .count = req->nchannels};
 
-    for (size_t i = 0; i < req->nchannels; i++)
-        n[i].p = sc_request_channel(req, i, &n[i].len);
     if (req->op == SC_OP_UNSUBSCRIBE) {
-        conn_unsubscribe(c, n, req->nchannels);
+        conn_unsubscribe(c, &n);
         return SC_PERR_NONE;
     }
-    rc = conn_subscribe(c, n, req->nchannels, msg, msglen);
-    if (rc == SC_PERR_TOO_MANY_CHANNELS)
-        snprintf(msg, msglen, "at most %zu channels per connection",
-                 c->srv->limits.max_channels);
-    return rc;
+    return conn_subscribe(c, &n, msg, msglen);
 }
 
 /* A token bucket per connection: max-requests-per-second, with a burst of
@@ -479,6 +517,7 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
     struct sc_server *srv = c->srv;
     struct sc_request req;
     struct sc_msg *reply;
+    uint16_t close_code = 0;
     char msg[256];
     int rc;
 
@@ -493,7 +532,7 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
                  ? "this node does not use tokens (--auth off)"
                  : "authenticate first: {\"op\":\"auth\",\"token\":...}");
     else if (rc == SC_PERR_NONE && req.op == SC_OP_AUTH)
-        rc = sc_conn_auth_request(c, &req, msg, sizeof(msg));
+        rc = sc_conn_auth_request(c, &req, msg, sizeof(msg), &close_code);
     else if (rc == SC_PERR_NONE && req.op != SC_OP_PING)
         rc = conn_apply(c, &req, msg, sizeof(msg));
     if (rc < 0) {
@@ -511,6 +550,9 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
     }
     sc_conn_send(c, reply);
     sc_msg_unref(reply);
+    /* After the reply is queued, so that it reaches the client first. */
+    if (close_code)
+        sc_conn_close_after(c, close_code);
     return 0;
 }
 
@@ -581,30 +623,34 @@ static int conn_receive(struct sc_conn *c, const char *in, size_t len)
     return rc;
 }
 
-/* ?channels=a,b was checked at the upgrade (sc_http.c); subscribe now. */
+int sc_conn_url_channels(struct lws *wsi, const struct sc_proto_limits *lim, char *buf,
+                         size_t buflen, struct sc_name **names, size_t *count, char *msg,
+                         size_t msglen)
+{
+    const char *v = lws_get_urlarg_by_name(wsi, "channels=", buf, (int)buflen);
+
+    return sc_channel_list_parse(v ? v : "", v ? strlen(v) : 0, lim, names, count, msg,
+                                 msglen);
+}
+
+/* ?channels= was checked at the upgrade (sc_http.c), by the same rules and
+ * with the same claims: subscribe now. A refusal here would be a bug (the
+ * connection is closed with 1008). Returns 0 or -ENOMEM. */
 static int conn_subscribe_url(struct sc_conn *c)
 {
-    char buf[8192];
-    const char *v = lws_get_urlarg_by_name(c->wsi, "channels=", buf, sizeof(buf));
-    struct name_ref n[256];
-    size_t count = 0;
+    char buf[SC_URL_ARG_MAX], msg[256];
+    struct names n = {0};
+    struct sc_name *list;
+    int rc;
 
-    while (v && *v && count < sizeof(n) / sizeof(n[0])) {
-        size_t l = strcspn(v, ",");
-        if (l) {
-            n[count].p = v;
-            n[count++].len = l;
-        }
-        v += l + (v[l] == ',');
-    }
-    char msg[200];
-
-    if (!count)
-        return 0;
-    /* Checked at the upgrade (403); refused here only if the token
-     * changed meanwhile, which cannot happen: then it is a bug. */
-    int rc = conn_subscribe(c, n, count, msg, sizeof(msg));
+    rc = sc_conn_url_channels(c->wsi, &c->srv->limits, buf, sizeof(buf), &list, &n.count,
+                              msg, sizeof(msg));
+    n.list = list;
+    if (rc == SC_PERR_NONE && n.count)
+        rc = conn_subscribe(c, &n, msg, sizeof(msg));
+    free(list);
     if (rc > 0) {
+        SC_LOG(SC_LOG_ERROR, "?channels= admitted at the upgrade, refused at connect: %s", msg);
         sc_conn_close(c, 1008);
         return 0;
     }
@@ -639,6 +685,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     c->wsi = wsi;
     c->srv = srv;
     c->established = 1;
+    c->q.total = &srv->queued_bytes;
     c->tls = lws_is_ssl(wsi) ? 1 : 0;
     c->rl_tokens = (uint32_t)(srv->cfg->max_requests_per_second * 1000);
     c->rl_ms = (uint32_t)uv_now(srv->loop);
@@ -654,7 +701,12 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
         sc_conn_close(c, 1001);
         return 0;
     }
-    if (sc_conn_auth_start(c) != 0 || conn_subscribe_url(c) != 0 || conn_route(c) != 0) {
+    /* Identity, then routing, then subscriptions, each only while the
+     * connection stays: a client closed by the auth check or redirected
+     * to another shard never reaches the registry or Redis. */
+    if (sc_conn_auth_start(c) != 0 ||
+        (!c->close_code && conn_route(c) != 0) ||
+        (!c->close_code && conn_subscribe_url(c) != 0)) {
         srv->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
     }

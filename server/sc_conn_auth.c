@@ -10,9 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "sc_acl.h"
 #include "sc_auth.h"
 #include "sc_conn.h"
 #include "sc_log.h"
+#include "sc_redis.h"
 
 #define WHEEL_SLOTS 4096 /* seconds; later deadlines wait a lap or more */
 
@@ -121,6 +123,40 @@ static int conn_auth_adopt(struct sc_conn *c, struct sc_jwt_claims *cl)
     return 0;
 }
 
+int sc_conn_auth_verify(struct sc_server *srv, const char *token, size_t len,
+                        struct sc_jwt_claims **out, const char **code)
+{
+    srv->metrics.token_verifications++;
+    return sc_auth_verify(&srv->auth, token, len, out, code);
+}
+
+void sc_conn_auth_handover(struct sc_server *srv, struct lws *wsi,
+                           struct sc_jwt_claims *claims)
+{
+    sc_auth_claims_free(srv->upgrade_claims);
+    srv->upgrade_claims = claims;
+    srv->upgrade_wsi = wsi;
+    /* The address alone could be a later wsi's, after this one failed its
+     * upgrade and was freed; lws zeroes a new wsi, so this mark tells. */
+    lws_set_opaque_user_data(wsi, srv);
+}
+
+/* Take what the upgrade check handed over for c's wsi. Returns 1 (claims
+ * in *cl, NULL for no token) or 0 when c's upgrade was not checked. */
+static int conn_auth_take(struct sc_conn *c, struct sc_jwt_claims **cl)
+{
+    struct sc_server *srv = c->srv;
+
+    *cl = NULL;
+    if (srv->upgrade_wsi != c->wsi || lws_get_opaque_user_data(c->wsi) != srv)
+        return 0;
+    lws_set_opaque_user_data(c->wsi, NULL);
+    *cl = srv->upgrade_claims;
+    srv->upgrade_claims = NULL;
+    srv->upgrade_wsi = NULL;
+    return 1;
+}
+
 int sc_conn_auth_start(struct sc_conn *c)
 {
     struct sc_server *srv = c->srv;
@@ -129,19 +165,21 @@ int sc_conn_auth_start(struct sc_conn *c)
     struct sc_jwt_claims *cl;
     struct sc_conn_auth *a;
 
-    if (srv->auth.mode == SC_AUTH_OFF)
-        return 0;
-    tok = lws_get_urlarg_by_name(c->wsi, "token=", buf, sizeof(buf));
-    if (tok) {
-        /* Checked at the upgrade already; a failure here means the token
-         * expired in between. */
-        if (sc_auth_verify(&srv->auth, tok, strlen(tok), &cl, &code) < 0) {
+    if (!conn_auth_take(c, &cl) && srv->auth.mode != SC_AUTH_OFF &&
+        (tok = lws_get_urlarg_by_name(c->wsi, "token=", buf, sizeof(buf)))) {
+        /* Only for an upgrade sc_http_confirm_upgrade did not see. */
+        if (sc_conn_auth_verify(srv, tok, strlen(tok), &cl, &code) < 0) {
             srv->metrics.errors[SC_ERR_UNAUTHORIZED]++;
             sc_conn_close(c, 4001);
             return 0;
         }
-        return conn_auth_adopt(c, cl) == -ENOMEM ? -ENOMEM : 0;
     }
+    if (srv->auth.mode == SC_AUTH_OFF) {
+        sc_auth_claims_free(cl);
+        return 0;
+    }
+    if (cl)
+        return conn_auth_adopt(c, cl) == -ENOMEM ? -ENOMEM : 0;
     if (srv->auth.mode != SC_AUTH_REQUIRED)
         return 0;
     /* Required, and no token yet: it must come as the first message. */
@@ -161,22 +199,24 @@ int sc_conn_auth_gate(const struct sc_conn *c, enum sc_op op)
 }
 
 int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *msg,
-                         size_t msglen)
+                         size_t msglen, uint16_t *close_code)
 {
     struct sc_server *srv = c->srv;
     struct sc_jwt_claims *cl;
     const char *code;
     int rc;
 
+    *close_code = 0;
     if (srv->auth.mode == SC_AUTH_OFF) {
         snprintf(msg, msglen, "this node does not use tokens (--auth off)");
         return SC_PERR_UNAUTHORIZED;
     }
-    if (sc_auth_verify(&srv->auth, req->token, req->token_len, &cl, &code) < 0) {
-        srv->metrics.errors[SC_ERR_UNAUTHORIZED]++;
+    if (sc_conn_auth_verify(srv, req->token, req->token_len, &cl, &code) < 0) {
         snprintf(msg, msglen, "token refused: %s", code);
+        /* Not authenticated yet and refused: close, but after the reply
+         * (docs/security.md promises it). */
         if (c->auth && c->auth->pending)
-            sc_conn_close_after(c, 4001);
+            *close_code = 4001;
         return SC_PERR_UNAUTHORIZED;
     }
     rc = conn_auth_adopt(c, cl);
@@ -187,14 +227,50 @@ int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *
     return rc < 0 ? rc : SC_PERR_NONE;
 }
 
-int sc_conn_auth_may(struct sc_conn *c, const char *name, size_t len, uint64_t *budget)
+/* Names under "<cluster-prefix>:" (the cluster's control channel and
+ * anything it may add) and the standalone liveness probe's belong to the
+ * node: a client subscribed there would take the probe's confirmations
+ * for its own, or read the cluster's messages. A pattern is reserved if
+ * it could match any such name. Errors count as reserved. */
+static int channel_reserved(const struct sc_server *srv, const char *name, size_t len)
 {
-    const struct sc_jwt_claims *cl = c->auth ? c->auth->claims : NULL;
+    char cluster[80];
+    const char *prefixes[2] = {cluster, SC_REDIS_PROBE_PREFIX};
+    int pattern = sc_channel_is_pattern(name, len);
 
-    if (sc_auth_may_read(&c->srv->auth, cl, name, len, budget) == 0)
-        return 0;
-    c->srv->metrics.errors[SC_ERR_FORBIDDEN]++;
-    return -EACCES;
+    snprintf(cluster, sizeof(cluster), "%s:", srv->cfg->cluster_prefix);
+    for (size_t i = 0; i < 2; i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (pattern ? sc_glob_meets_prefix(name, len, prefixes[i], pl) != 0
+                    : len >= pl && memcmp(name, prefixes[i], pl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int sc_conn_may_subscribe(struct sc_server *srv, const struct sc_jwt_claims *claims,
+                          const char *name, size_t len, uint64_t *budget, char *msg,
+                          size_t msglen)
+{
+    int show = (int)(len > 128 ? 128 : len);
+
+    if (sc_auth_may_read(&srv->auth, claims, name, len, budget) < 0) {
+        snprintf(msg, msglen, "not allowed to read %.*s", show, name);
+        return SC_PERR_FORBIDDEN;
+    }
+    if (channel_reserved(srv, name, len)) {
+        snprintf(msg, msglen, "%.*s %s reserved for the node (names beginning \"%s:\" or \""
+                 SC_REDIS_PROBE_PREFIX "\")", show, name,
+                 sc_channel_is_pattern(name, len) ? "could match names" : "is",
+                 srv->cfg->cluster_prefix);
+        return SC_PERR_FORBIDDEN;
+    }
+    return SC_PERR_NONE;
+}
+
+const struct sc_jwt_claims *sc_conn_auth_claims(const struct sc_conn *c)
+{
+    return c->auth ? c->auth->claims : NULL;
 }
 
 const char *sc_conn_auth_subject(const struct sc_conn *c)

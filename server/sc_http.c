@@ -251,8 +251,6 @@ static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
     return NULL;
 }
 
-/* Check ?channels= the way a subscribe request is checked, so a bad list
- * fails the handshake (400) instead of half-subscribing later. */
 static const char *upgrade_origin(struct lws *wsi, char *buf, size_t len)
 {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
@@ -284,44 +282,42 @@ static int upgrade_check_token(struct lws *wsi, struct sc_server *srv,
         }
         return 0;
     }
-    if (sc_auth_verify(&srv->auth, tok, strlen(tok), claims, &code) < 0) {
+    if (sc_conn_auth_verify(srv, tok, strlen(tok), claims, &code) < 0) {
         snprintf(msg, msglen, "unauthorized: %s\n", code);
         return -EACCES;
     }
     return 0;
 }
 
+/* ?channels= split and checked exactly as the connection will subscribe
+ * it (sc_conn_url_channels, sc_conn_may_subscribe), so a list that would
+ * fail fails the handshake instead. Returns 0, -EACCES (403: forbidden or
+ * reserved), -ENOMEM, or -1 (400: bad_channel, too_many_channels), with
+ * the reason in msg. */
 static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
                                   const struct sc_jwt_claims *claims, char *msg,
                                   size_t msglen)
 {
-    char buf[8192];
-    const char *v = lws_get_urlarg_by_name(wsi, "channels=", buf, sizeof(buf));
-    size_t count = 0;
+    char buf[SC_URL_ARG_MAX], why[256];
+    struct sc_name *names;
+    size_t count;
     uint64_t budget = SC_GLOB_MAX_WORK;
+    int rc = sc_conn_url_channels(wsi, &srv->limits, buf, sizeof(buf), &names, &count, why,
+                                  sizeof(why));
 
-    while (v && *v) {
-        size_t l = strcspn(v, ",");
-        if (l) {
-            if (++count > srv->limits.max_channels) {
-                snprintf(msg, msglen, "too_many_channels: at most %zu channels per connection",
-                         srv->limits.max_channels);
-                return -1;
-            }
-            char why[200];
-            if (sc_channel_check(v, l, &srv->limits, why, sizeof(why)) != SC_PERR_NONE) {
-                snprintf(msg, msglen, "bad_channel: %s", why);
-                return -1;
-            }
-            if (sc_auth_may_read(&srv->auth, claims, v, l, &budget) < 0) {
-                snprintf(msg, msglen, "forbidden: not allowed to read %.*s\n",
-                         (int)(l > 128 ? 128 : l), v);
-                return -EACCES;
-            }
-        }
-        v += l + (v[l] == ',');
+    for (size_t i = 0; rc == SC_PERR_NONE && i < count; i++)
+        rc = sc_conn_may_subscribe(srv, claims, names[i].p, names[i].len, &budget, why,
+                                   sizeof(why));
+    free(names);
+    if (rc == SC_PERR_NONE)
+        return 0;
+    if (rc < 0) {
+        snprintf(msg, msglen, "out of memory");
+        return rc;
     }
-    return 0;
+    snprintf(msg, msglen, "%s: %s%s", sc_perr_code((enum sc_perr)rc), why,
+             rc == SC_PERR_FORBIDDEN ? "\n" : "");
+    return rc == SC_PERR_FORBIDDEN ? -EACCES : -1;
 }
 
 static int upgrade_check_key(struct lws *wsi)
@@ -357,7 +353,14 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     if ((rc = upgrade_check_token(wsi, srv, &claims, msg, sizeof(msg))) < 0)
         return upgrade_refuse(wsi, 401, msg, SC_ERR_UNAUTHORIZED);
     rc = upgrade_check_channels(wsi, srv, claims, msg, sizeof(msg));
+    if (rc == 0) {
+        /* ESTABLISHED follows within this call: it takes the claims. */
+        sc_conn_auth_handover(srv, wsi, claims);
+        return 0;
+    }
     sc_auth_claims_free(claims);
+    if (rc == -ENOMEM)
+        return upgrade_refuse(wsi, 503, "out of memory\n", SC_ERR_ALLOC);
     if (rc == -EACCES)
         return upgrade_refuse(wsi, 403, msg, SC_ERR_FORBIDDEN);
     if (rc < 0) {

@@ -52,6 +52,9 @@ void sc_metrics_render(const struct sc_metrics *m,
            "Clients sent to the shard that owns their key at connect.", m->redirects);
     metric(b, "shardcast_moves_total", "counter",
            "Clients moved to another shard after a map change.", m->moves);
+    metric(b, "shardcast_token_verifications_total", "counter",
+           "Tokens verified (signature and claims), at upgrades and auth requests.",
+           m->token_verifications);
     if (g->clustered) {
         metric(b, "shardcast_map_epoch", "gauge", "Epoch of the shard map held.", g->map_epoch);
         metric(b, "shardcast_map_shards", "gauge", "Shards in the map held.", g->map_shards);

@@ -1,7 +1,9 @@
 /* sc_metrics: the node's counters and their Prometheus text form.
  *
  * Counters are plain integers bumped on the one service thread; gauges are
- * read from the live structures at scrape time, so they cannot drift. */
+ * read at scrape time from figures the node keeps current (counts and
+ * running totals), never by walking its connections, so a scrape costs the
+ * same at any number of them. */
 #ifndef SC_METRICS_H
 #define SC_METRICS_H
 
@@ -43,6 +45,7 @@ struct sc_metrics {
     uint64_t missed_events;
     uint64_t redirects;
     uint64_t moves;
+    uint64_t token_verifications;
     uint64_t errors[SC_ERR_KINDS];
 };
 

@@ -1,7 +1,9 @@
 /* sc_proto: parse and validate client requests; build replies. */
 #include "sc_proto.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sc_json.h"
@@ -65,6 +67,42 @@ static enum sc_perr fail(char *msg, size_t msglen, enum sc_perr e,
     return e;
 }
 
+int sc_channel_list_parse(const char *list, size_t len, const struct sc_proto_limits *lim,
+                          struct sc_name **out, size_t *count, char *msg, size_t msglen)
+{
+    const char *end = list + len;
+    size_t n = 1, k = 0;
+    struct sc_name *names;
+
+    *out = NULL;
+    *count = 0;
+    if (len == 0)
+        return SC_PERR_NONE;
+    for (const char *p = list; (p = memchr(p, ',', (size_t)(end - p))); p++)
+        n++;
+    if (n > lim->max_channels) {
+        snprintf(msg, msglen, "at most %zu channels per connection", lim->max_channels);
+        return SC_PERR_TOO_MANY_CHANNELS;
+    }
+    if (!(names = malloc(sizeof(*names) * n)))
+        return -ENOMEM;
+    for (const char *p = list; k < n; k++) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t l = comma ? (size_t)(comma - p) : (size_t)(end - p);
+        enum sc_perr e = sc_channel_check(p, l, lim, msg, msglen);
+        if (e != SC_PERR_NONE) {
+            free(names);
+            return e;
+        }
+        names[k].p = p;
+        names[k].len = l;
+        p += l + 1;
+    }
+    *out = names;
+    *count = n;
+    return SC_PERR_NONE;
+}
+
 /* id: an integer, or a string of at most ID_MAX_STRING bytes. */
 static enum sc_perr parse_id(struct sc_request *req, char *msg, size_t msglen)
 {
@@ -79,6 +117,27 @@ static enum sc_perr parse_id(struct sc_request *req, char *msg, size_t msglen)
     }
     return fail(msg, msglen, SC_PERR_BAD_REQUEST,
                 "id must be an integer or a string of at most 64 bytes");
+}
+
+/* jansson stops at an integer beyond 64 bits, which JSON allows. Read the
+ * message again with every integer as a double: if that parses, it is a
+ * JSON object the node cannot take as is (bad_request); a string id is
+ * still echoed, a numeric one cannot be echoed unchanged and is not. */
+static enum sc_perr parse_overflow(const char *text, size_t len, struct sc_request *req,
+                                   char *msg, size_t msglen)
+{
+    json_error_t jerr;
+    json_t *id;
+
+    req->root = json_loadb(text, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!req->root || !json_is_object(req->root))
+        return fail(msg, msglen, SC_PERR_BAD_JSON, "message is not a JSON object");
+    id = json_object_get(req->root, "id");
+    if (json_is_string(id) && json_string_length(id) <= ID_MAX_STRING)
+        req->id = id;
+    return fail(msg, msglen, SC_PERR_BAD_REQUEST,
+                "an integer does not fit in 64 bits (id must be an integer from -2^63 to "
+                "2^63-1 or a string)");
 }
 
 static enum sc_perr parse_channels(struct sc_request *req,
@@ -125,6 +184,8 @@ enum sc_perr sc_request_parse(const char *text, size_t len,
     /* JSON_ALLOW_NUL keeps a NUL inside a string from truncating a name
      * silently; such a name then fails the byte check instead. */
     req->root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    if (!req->root && json_error_code(&jerr) == json_error_numeric_overflow)
+        return parse_overflow(text, len, req, msg, msglen);
     if (!req->root || !json_is_object(req->root))
         return fail(msg, msglen, SC_PERR_BAD_JSON, "message is not a JSON object");
     if ((e = parse_id(req, msg, msglen)) != SC_PERR_NONE)

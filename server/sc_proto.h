@@ -42,7 +42,9 @@ struct sc_request {
 
 /* Parse one text message. Returns SC_PERR_NONE and fills req, or an error
  * code with a human message in msg; req->id is set whenever the id could
- * be read, so the error reply can echo it. Always call sc_request_free(). */
+ * be read, so the error reply can echo it. Valid JSON with an integer
+ * beyond 64 bits is bad_request (not bad_json), and such an id is not
+ * echoed. Always call sc_request_free(). */
 enum sc_perr sc_request_parse(const char *text, size_t len,
                               const struct sc_proto_limits *lim,
                               struct sc_request *req, char *msg, size_t msglen);
@@ -57,6 +59,22 @@ const char *sc_request_channel(const struct sc_request *req, size_t i,
 enum sc_perr sc_channel_check(const char *name, size_t len,
                               const struct sc_proto_limits *lim, char *msg,
                               size_t msglen);
+
+/* A channel name as (pointer, length) into a buffer someone else owns. */
+struct sc_name {
+    const char *p;
+    size_t len;
+};
+
+/* Split a comma-separated list of channel names (the ?channels= value of
+ * a WebSocket URL) and check it as a subscribe request's channels are
+ * checked: an empty name (",,", or a comma first or last) is bad_channel,
+ * more names than max_channels is too_many_channels, found before anything
+ * is allocated. An empty list has no names. Returns SC_PERR_NONE with *out
+ * (NULL when *count is 0, else the caller frees it; the names point into
+ * list), an error code with the reason in msg and *out NULL, or -ENOMEM. */
+int sc_channel_list_parse(const char *list, size_t len, const struct sc_proto_limits *lim,
+                          struct sc_name **out, size_t *count, char *msg, size_t msglen);
 
 /* 1 if the name is a Redis glob pattern (has *, ? or [). */
 int sc_channel_is_pattern(const char *name, size_t len);

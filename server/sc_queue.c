@@ -38,6 +38,8 @@ int sc_queue_push(struct sc_queue *q, struct sc_msg *m, size_t max_bytes)
     q->ring[(q->head + q->count) & (q->cap - 1)] = sc_msg_ref(m);
     q->count++;
     q->bytes += m->len;
+    if (q->total)
+        *q->total += m->len;
     return 0;
 }
 
@@ -56,6 +58,8 @@ void sc_queue_pop(struct sc_queue *q)
     q->head = (q->head + 1) & (q->cap - 1);
     q->count--;
     q->bytes -= m->len;
+    if (q->total)
+        *q->total -= m->len;
     sc_msg_unref(m);
     if (q->count == 0 && q->cap > QUEUE_KEEP_CAP) {
         free(q->ring);
@@ -80,8 +84,11 @@ size_t sc_queue_gather(struct sc_queue *q, unsigned char *dst, size_t cap)
 
 void sc_queue_clear(struct sc_queue *q)
 {
+    uint64_t *total = q->total;
+
     while (q->count)
         sc_queue_pop(q);
     free(q->ring);
     memset(q, 0, sizeof(*q));
+    q->total = total;
 }

@@ -19,6 +19,11 @@ struct sc_queue {
     uint32_t count;
     uint32_t cap;         /* power of two, or 0 */
     size_t bytes;         /* sum of queued frame lengths */
+    /* Optional: a total shared by many queues (the node's queued bytes),
+     * kept equal to the sum of their bytes by every call below, so that
+     * nobody has to walk the queues to know it. NULL: none. Set it on an
+     * empty queue; sc_queue_clear() keeps it. */
+    uint64_t *total;
 };
 
 /* Append a reference to m (the queue takes its own). Returns 0, -ENOBUFS if
@@ -36,7 +41,8 @@ void sc_queue_pop(struct sc_queue *q);
  * than cap: send that one with sc_queue_peek() instead). */
 size_t sc_queue_gather(struct sc_queue *q, unsigned char *dst, size_t cap);
 
-/* Drop every frame and free the ring. The queue is empty and reusable. */
+/* Drop every frame and free the ring. The queue is empty and reusable,
+ * still counted in the same total. */
 void sc_queue_clear(struct sc_queue *q);
 
 #endif

@@ -232,7 +232,7 @@ int sc_redis_start(struct sc_server *srv, const char *probe_channel,
     if (probe_channel)
         snprintf(r->live, sizeof(r->live), "%s", probe_channel);
     else
-        snprintf(r->live, sizeof(r->live), "__shardcast.live.%d.%016llx", (int)getpid(),
+        snprintf(r->live, sizeof(r->live), SC_REDIS_PROBE_PREFIX "%d.%016llx", (int)getpid(),
                  (unsigned long long)tag);
     uv_prepare_init(srv->loop, &r->flush);
     r->flush.data = r;

@@ -19,6 +19,10 @@
 struct sc_server;
 struct sc_redis;
 
+/* A standalone node's liveness probe channel is this prefix, its pid and
+ * a random tag. Clients may not subscribe under it (sc_conn_auth.c). */
+#define SC_REDIS_PROBE_PREFIX "__shardcast.live."
+
 /* Same values as enum sc_rconn_state. */
 enum sc_redis_state {
     SC_REDIS_DOWN,       /* waiting to retry */

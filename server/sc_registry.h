@@ -34,6 +34,11 @@ struct sc_channel {
     struct sc_channel *dprev, *dnext; /* dirty list */
     struct sc_sub *subs;
     uint32_t nsubs;
+    /* Scratch for one caller within one call, 0 between calls and never
+     * read by the registry: sc_conn keeps 1 + the index of a connection's
+     * own subscription here while it changes that connection's set, so
+     * each name of a request is looked up in O(1). */
+    uint32_t mark;
     uint64_t hash;
     unsigned pattern : 1;
     unsigned have : 1;     /* Redis has confirmed our subscription */

@@ -53,12 +53,6 @@ int sc_server_healthy(const struct sc_server *srv)
     return !srv->stopping && srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP;
 }
 
-static void gauges_add_list(const struct sc_conn_list *l, uint64_t *bytes)
-{
-    for (const struct sc_conn *c = l->head; c; c = c->lnext)
-        *bytes += c->q.bytes;
-}
-
 void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
 {
     memset(g, 0, sizeof(*g));
@@ -66,8 +60,9 @@ void sc_server_gauges(const struct sc_server *srv, struct sc_metrics_gauges *g)
     g->subscriptions = srv->reg.nsubs;
     g->channels = srv->reg.nchannels;
     g->patterns = srv->reg.npatterns;
-    gauges_add_list(&srv->active, &g->queued_bytes);
-    gauges_add_list(&srv->pinged, &g->queued_bytes);
+    /* A running total (every queue counts into it): a scrape costs the
+     * same at any number of connections. */
+    g->queued_bytes = srv->queued_bytes;
     /* Redis's own state: during a stop /healthz says "stopping", but an
      * alert on redis_up must not fire on every deploy. */
     g->redis_up = srv->redis && sc_redis_state(srv->redis) == SC_REDIS_UP;
@@ -203,12 +198,19 @@ void sc_server_control(struct sc_server *srv, const char *msg, size_t len)
         sc_cluster_control(srv->cluster, msg, len);
 }
 
+/* Close every connection on l with 1001. The walk takes each next link
+ * before closing, so it ends after one pass whatever sc_conn_close does
+ * with the list (it unlinks c; a connection already closing, which should
+ * never be on a list, is just unlinked). */
 static void close_list(struct sc_conn_list *l)
 {
-    struct sc_conn *c;
-
-    while ((c = l->head))
-        sc_conn_close(c, 1001); /* takes c off the list */
+    for (struct sc_conn *c = l->head, *next; c; c = next) {
+        next = c->lnext;
+        if (c->close_code)
+            sc_sweep_remove(c);
+        else
+            sc_conn_close(c, 1001);
+    }
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -525,6 +527,8 @@ fail_scratch:
 
 void sc_server_cleanup(struct sc_server *srv)
 {
+    sc_auth_claims_free(srv->upgrade_claims);
+    srv->upgrade_claims = NULL;
     sc_auth_free(&srv->auth);
     free(srv->auth_wheel);
     srv->auth_wheel = NULL;

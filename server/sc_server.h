@@ -39,11 +39,16 @@ struct sc_server {
     struct sc_auth auth;
     struct sc_conn_auth **auth_wheel; /* deadline slots, see sc_conn_auth.c */
     int64_t auth_swept;
+    /* Claims of the upgrade just admitted, for its ESTABLISHED to take
+     * (sc_conn_auth_handover): a token is verified once per connection. */
+    struct lws *upgrade_wsi;
+    struct sc_jwt_claims *upgrade_claims;
 
     /* Every open connection is on exactly one of these: active ones by
      * time of last traffic, pinged ones by time the ping went out. */
     struct sc_conn_list active, pinged;
     size_t nconns;
+    uint64_t queued_bytes; /* in every connection's send queue (sc_queue total) */
     size_t max_conns;      /* max-connections, or derived from open files */
     int fd_ceiling;        /* an accepted socket at or above this fd is refused */
 

@@ -5,7 +5,8 @@
  * traffic. Instead each connection sits on one of two FIFO lists ordered by
  * time: "active" by its last traffic, "pinged" by when we pinged it. Both
  * lists have one threshold each, so a sweep only looks at the heads that
- * are due and stops at the first that is not. */
+ * are due and stops at the first that is not. A connection that is
+ * closing is on neither list. */
 #include "sc_conn.h"
 
 /* Which list c is on: an index, not a pointer, to keep sc_conn small. */
@@ -49,6 +50,11 @@ static void list_append(struct sc_conn_list *l, struct sc_conn *c)
 
 void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms)
 {
+    /* A closing connection left the lists for good (sc_conn_close): its
+     * own timeout ends it, and a stop must never meet it again there. So
+     * frames and pongs it still sends change nothing. */
+    if (c->close_code)
+        return;
     /* Traffic within the same millisecond changes nothing: skip the list
      * surgery on busy connections. */
     if (c->list == SC_LIST_ACTIVE && c->stamp_ms == (uint32_t)now_ms)

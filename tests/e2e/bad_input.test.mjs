@@ -42,6 +42,12 @@ test('error replies keep the connection usable', async () => {
     [JSON.stringify({ op: 'subscribe', channels: Array.from({ length: 5000 }, (_, i) => `c${i}`), id: 9 }).slice(0, 4000) + '"]}', 'bad_json', undefined],
     [JSON.stringify({ op: 'ping', id: { nested: true } }), 'bad_request', undefined],
     ['['.repeat(3000), 'bad_json', undefined],
+    // Valid JSON with an integer jansson cannot hold: a bad request, not
+    // bad JSON; an id that cannot be echoed unchanged is not echoed.
+    ['{"op":"ping","id":9223372036854775808}', 'bad_request', undefined],
+    ['{"op":"ping","id":-9223372036854775809}', 'bad_request', undefined],
+    ['{"op":"ping","id":"s","n":18446744073709551616}', 'bad_request', 's'],
+    [JSON.stringify({ op: 'subscribe', channels: ['a', ''], id: 13 }), 'bad_channel', 13],
   ];
   for (const [text, code, id] of cases) {
     c.send(text);
@@ -116,6 +122,22 @@ test('a bad ?channels= list is refused at the handshake with 400', async () => {
   await assert.rejects(c.opened, (e) => e.status === 400);
   const d = client(node.url.replace('/ws', '/other'));
   await assert.rejects(d.opened, (e) => e.status === 404);
+  await bystanderStillServed();
+});
+
+// ?channels= follows the rules of a subscribe request: an empty name
+// (two commas, or one at either end) is bad_channel, refused at the
+// handshake like any other bad name; the limit is the node's channel limit.
+test('an empty name in ?channels= is refused with 400, as subscribe refuses ""', async () => {
+  for (const list of ['a,,b', ',a', 'a,', ',']) {
+    const c = client(`${node.url}?channels=${list}`);
+    await assert.rejects(c.opened, (e) => e.status === 400, list);
+  }
+  await assert.rejects(client(`${node.url}?channels=${'abcdefghi'.split('').join(',')}`).opened,
+    (e) => e.status === 400, 'nine names, max-channels 8');
+  const ok = client(`${node.url}?channels=${'abcdefgh'.split('').join(',')}`);
+  await ok.opened;
+  ok.terminate();
   await bystanderStillServed();
 });
 

@@ -159,3 +159,45 @@ test('SIGTERM with --drain: out of the map first, clients moved, then exit 0', a
   assert.ok(took >= (onA / 200) * 1000 * 0.8, `drained ${onA} clients in ${took} ms`);
   console.log(`drain: ${onA} clients moved from a to b in ${took} ms, then a exited 0`);
 });
+
+// A client the node redirects is routed before anything else: its
+// ?channels= never reaches the node's registry, so Redis never sees a
+// SUBSCRIBE (and UNSUBSCRIBE) for it. Checked with MONITOR, which shows
+// every command Redis runs.
+test('a redirected client never subscribes in Redis', async () => {
+  const redis = await startRedis();
+  const a = await startNode(redis, nodeArgs('a'));
+  const b = await startNode(redis, nodeArgs('b'));
+  const monitor = spawn('redis-cli', ['-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let seen = '';
+  monitor.stdout.on('data', (d) => { seen += d; });
+  after(async () => {
+    monitor.kill();
+    await a.kill().catch(() => {});
+    await b.kill().catch(() => {});
+    await redis.stop();
+  });
+  await waitFor(async () => JSON.parse((await a.http('/shards')).body).shards.length === 2);
+  await waitFor(() => seen.includes('OK') || seen.includes('"'), { what: 'MONITOR running' });
+  let key = null;
+  for (let i = 0; !key; i++)
+    if (ownerOf(`r${i}`, [{ id: 'a', weight: 1 }, { id: 'b', weight: 1 }]).id === 'b') key = `r${i}`;
+
+  const ws = new WebSocket(`${a.url}?key=${key}&channels=redir-only,redir-too.*`);
+  const events = [];
+  ws.on('message', (d) => events.push(JSON.parse(d.toString())));
+  const code = await new Promise((resolve) => ws.on('close', (c) => resolve(c)));
+  assert.equal(code, 4200);
+  assert.deepEqual(events.map((e) => e.op), ['redirect']);
+  assert.equal(events[0].shard, 'b');
+  assert.equal((await a.metrics()).shardcast_redirects_total, 1);
+  await sleep(300);
+  assert.ok(!seen.includes('redir-'), `Redis saw: ${seen.split('\n').filter((l) => l.includes('redir-')).join(' | ')}`);
+
+  // The same client at its owner does subscribe: MONITOR would show it.
+  const ws2 = new WebSocket(`${b.url}?key=${key}&channels=redir-only,redir-too.*`);
+  await new Promise((resolve) => ws2.on('open', resolve));
+  await waitFor(() => /"SUBSCRIBE" "redir-only"/i.test(seen) && /"PSUBSCRIBE" "redir-too\.\*"/i.test(seen),
+    { what: 'SUBSCRIBE seen by MONITOR' });
+  ws2.close();
+});

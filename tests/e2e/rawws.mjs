@@ -2,7 +2,9 @@
 // byte (masked or not, any opcode, RSV bits, length encoding), sends them
 // whole or split, and reports exactly what the server sent back: frames,
 // a close frame's code and reason, the end of the TCP stream, or an HTTP
-// answer to a handshake. Every wait is bounded.
+// answer to a handshake. Every wait is bounded. rawClient() is the other
+// use: a client that keeps sending after the node's close frame without
+// answering it, stops reading while still writing, sends unsolicited pongs.
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -225,4 +227,46 @@ export async function rawWs(port, { path = '/ws', tls = false, after = null, ms 
   const h = await c.httpAnswer(ms);
   if (h.status !== 101) throw new Error(`upgrade refused: HTTP ${h.status}`);
   return c;
+}
+
+/**
+ * Connect to 127.0.0.1:port and upgrade at path. Resolves once the 101 has
+ * arrived, with {sock, status, text(s), pong(s), destroy()}; rejects with
+ * {status} if the node answers anything else. Bytes after the 101 are not
+ * parsed (tests that use this only count on what the node does).
+ */
+export function rawClient(port, path) {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect(port, '127.0.0.1');
+    let head = Buffer.alloc(0);
+    const onData = (d) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      sock.off('data', onData);
+      const status = Number(head.subarray(0, end).toString().split(' ')[1]);
+      if (status !== 101) {
+        sock.destroy();
+        reject(Object.assign(new Error(`HTTP ${status}`), { status }));
+        return;
+      }
+      // Keep the socket flowing until the caller pauses it.
+      sock.on('data', () => {});
+      const w = (buf) => { if (!sock.destroyed && sock.writable) sock.write(buf); };
+      resolve({
+        sock,
+        status,
+        text: (s) => w(frame(0x1, s)),
+        pong: (s) => w(frame(0xA, s)),
+        destroy: () => sock.destroy(),
+      });
+    };
+    sock.on('data', onData);
+    sock.on('error', (e) => reject(e));
+    sock.on('connect', () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+        'Sec-WebSocket-Version: 13\r\n\r\n');
+    });
+  });
 }

@@ -109,3 +109,42 @@ test('a node started before Redis serves clients and subscribes once Redis appea
   assert.equal((await c.next((m) => m.op === 'message')).data, 'hello');
   c.terminate();
 });
+
+// The node's own channels are not the clients': its control channel (the
+// cluster's liveness probe) and anything under "<cluster-prefix>:", and a
+// standalone node's private probe channel. A client subscribed there would
+// take the probe's confirmations for its own: the resync after a Redis
+// restart would never finish (no missed event) and every stop would wait
+// out its timeout.
+test('reserved channels are refused, patterns included; resync and stop stay prompt', async () => {
+  const redis = await startRedis();
+  const node = await startNode(redis, [...FAST, '--shard-id', 's1']);
+  after(async () => { try { await node.stop(); } finally { await redis.stop(); } });
+  const c = client(`${node.url}?channels=news`);
+  await c.opened;
+  await c.next((m) => m.op === 'hello');
+  for (const ch of ['shardcast:control', 'shardcast:*', 'shardcast:map', 'shard?ast:control',
+    'shardcast[:]x', '*', '*.control', '__shardcast.live.1.2', '__shardcast*']) {
+    const r = await c.request({ op: 'subscribe', channels: [ch], id: ch });
+    assert.equal(r.code, 'forbidden', ch);
+  }
+  // All or nothing, as any refused name.
+  assert.equal((await c.request({ op: 'subscribe', channels: ['alerts', 'shardcast:control'], id: 'mix' })).code,
+    'forbidden');
+  // Their neighbours are ordinary channels.
+  for (const ch of ['shardcast', 'shardcast.news', 'news.*', 'x:shardcast:control'])
+    assert.equal((await c.request({ op: 'subscribe', channels: [ch], id: ch })).op, 'ok', ch);
+  await assert.rejects(client(`${node.url}?channels=news,shardcast:control`).opened, (e) => e.status === 403);
+  await assert.rejects(client(`${node.url}?channels=shardcast:*`).opened, (e) => e.status === 403);
+  assert.equal(await numsub(redis, 'shardcast:control'), 1, 'the node alone listens there');
+
+  await redis.kill('SIGKILL');
+  await waitFor(async () => (await health(node)).code === 503, { what: 'health 503' });
+  await redis.start();
+  const missed = await c.next((m) => m.op === 'missed', 10000);
+  assert.deepEqual(missed.channels.sort(), ['news', 'news.*', 'shardcast', 'shardcast.news', 'x:shardcast:control']);
+  const t0 = Date.now();
+  c.terminate();
+  await node.stop();
+  assert.ok(Date.now() - t0 < 3000, `stop took ${Date.now() - t0} ms`);
+});

@@ -150,6 +150,56 @@ test('required mode: no token, no subscription; authenticate in time or get 4001
   }
 });
 
+// docs/security.md: a refused auth in required mode is answered, then the
+// connection closes with 4001 (the reply must not be dropped by the close).
+test('required mode: a refused auth is answered unauthorized, then closed with 4001', async () => {
+  const n3 = await startNode(redis, ['--auth', 'required', '--jwt-secret-file', secretFile]);
+  try {
+    const c = client(n3.url);
+    await c.opened;
+    const r = await c.request({ op: 'auth', token: jwt({ sub: 'eve', exp: now() + 60 }, { key: 'x'.repeat(32) }), id: 7 });
+    assert.deepEqual([r.op, r.code, r.id, r.message], ['error', 'unauthorized', 7, 'token refused: bad_signature']);
+    assert.equal((await c.closed).code, 4001);
+    // An authenticated connection that sends a bad token is only told so.
+    const d = client(n3.url);
+    await d.opened;
+    assert.equal((await d.request({ op: 'auth', token: good(), id: 1 })).op, 'ok');
+    assert.equal((await d.request({ op: 'auth', token: 'not.a.token', id: 2 })).code, 'unauthorized');
+    assert.equal((await d.request({ op: 'ping', id: 3 })).op, 'ok');
+    d.terminate();
+  } finally {
+    await n3.stop();
+  }
+});
+
+// A token is verified once per connection: at the upgrade, whose claims
+// the connection then takes over (RS256 and ES256 cost the node's one
+// loop real time in a reconnect storm); and once per auth message.
+test('each token is verified once: at the upgrade, or per auth message', async () => {
+  const count = async () => (await node.metrics()).shardcast_token_verifications_total;
+  const before = await count();
+  assert.equal(typeof before, 'number');
+  const withTok = [
+    client(withToken(good({ aud: 'shardcast' }), '&channels=news')),
+    client(withToken(good({ aud: 'shardcast' }))),
+    client(withToken(jwt({ sub: 'bob', exp: now() + 60, aud: 'shardcast' }, { alg: 'RS256', key: rsa.privateKey }))),
+  ];
+  const anon = client(node.url);
+  await Promise.all([...withTok, anon].map((c) => c.opened));
+  assert.equal(await count(), before + 3, 'one per upgrade with a token');
+  await refused(withToken(good({ aud: 'elsewhere' })), 401);
+  assert.equal(await count(), before + 4, 'a refused token was verified once too');
+  assert.equal((await anon.request({ op: 'auth', token: good({ aud: 'shardcast' }), id: 1 })).op, 'ok');
+  assert.equal(await count(), before + 5, 'and one per auth message');
+  // Each connection holds its own token's claims: alice's grants, bob's
+  // namespace and not alice's.
+  assert.equal((await withTok[1].request({ op: 'subscribe', channels: ['news'], id: 'n' })).op, 'ok');
+  assert.equal((await withTok[2].request({ op: 'subscribe', channels: ['user.bob.x'], id: 'u' })).op, 'ok');
+  for (const ch of ['user.alice.x', 'news'])
+    assert.equal((await withTok[2].request({ op: 'subscribe', channels: [ch], id: ch })).code, 'forbidden', ch);
+  for (const c of [...withTok, anon]) c.terminate();
+});
+
 test('bad auth configuration stops the node with status 2, naming the option', async () => {
   const { spawnSync } = await import('node:child_process');
   const run = (args) => spawnSync(process.env.SHARDCAST_BIN, args, { encoding: 'utf8', timeout: 5000 });

@@ -4,7 +4,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { ownerOf } from '../../client/web/shardhash.js';
 import { startRedis, startNode, client, publishAll, waitFor } from './harness.mjs';
+import { rawClient } from './rawws.mjs';
 
 const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
 
@@ -45,4 +47,40 @@ test('a reader that stalls is closed with 4100; the others get everything', asyn
   assert.ok(got < N, `the slow client got ${got} of ${N} before the cut`);
   console.log(`slow client got ${got}/${N} before 4100; node RSS +${rss1 - rss0} KiB`);
   for (const c of readers) c.terminate();
+});
+
+// shardcast_queued_bytes is a running total kept by the queues themselves:
+// it counts a stalled client's backlog, keeps counting it while that
+// client is being moved to another shard (closing, its queue still to be
+// sent), and is back to 0 once the client is gone.
+test('queued bytes: a stalled client being moved still counts; 0 once it is gone', async () => {
+  const redis = await startRedis();
+  const a = await startNode(redis, ['--shard-id', 's1', '--max-queue-bytes', String(64 << 20)]);
+  let b = null;
+  after(async () => {
+    try { await a.stop(); if (b) await b.stop(); } finally { await redis.stop(); }
+  });
+  // A key that s2 will own once it joins: its client moves then.
+  let key = null;
+  for (let i = 0; !key; i++)
+    if (ownerOf(`k${i}`, [{ id: 's1', weight: 1 }, { id: 's2', weight: 1 }]).id === 's2') key = `k${i}`;
+  const stalled = await rawClient(a.port, `/ws?key=${key}&channels=backlog`);
+  after(() => stalled.destroy());
+  stalled.sock.pause();
+  await waitFor(async () => (await redis.cli('PUBSUB', 'NUMSUB', 'backlog')).split('\n')[1] === '1');
+  const queued = async () => (await a.metrics()).shardcast_queued_bytes;
+  assert.equal(await queued(), 0);
+  const pad = 'q'.repeat(1000);
+  for (let round = 0; round < 20 && (await queued()) < 1000000; round++)
+    await publishAll(redis, 'backlog', Array.from({ length: 2000 }, (_, i) => `${i}:${pad}`));
+  await waitFor(async () => (await a.metrics()).shardcast_deliveries_total >= 2000, { what: 'deliveries' });
+  const before = await queued();
+  assert.ok(before >= 1000000, `queued ${before} bytes for the stalled client`);
+
+  b = await startNode(redis, ['--shard-id', 's2']);
+  await waitFor(async () => (await a.metrics()).shardcast_moves_total === 1, { what: 'the client moved' });
+  const moving = await queued();
+  assert.ok(moving >= before, `${moving} bytes queued while moving, ${before} before`);
+  stalled.destroy();
+  await waitFor(async () => (await queued()) === 0, { what: 'queued bytes back to 0' });
 });

@@ -4,7 +4,8 @@
  * client would send it (the corpus files are plain JSON requests), for the
  * client-protocol parser (server/sc_proto.h). Each input is parsed under
  * three sets of limits, the reply to it is built and decoded, and the raw
- * bytes also go through sc_channel_check() in both channel modes. Beyond
+ * bytes also go through sc_channel_check() in both channel modes and, as
+ * a ?channels= list, through sc_channel_list_parse(). Beyond
  * "no crash, no leak", the outcome is checked against the rules of
  * docs/protocol.md, decoded independently with jansson and fuzz_util.c:
  * which inputs succeed, which error class a failure may have, and that the
@@ -18,8 +19,11 @@
  * whole, one byte at a time and in chunks: the verdict and its offset must
  * agree, and for frames match a frame-at-a-time reading of RFC 6455 below
  * (ref_frames), written apart from the incremental checker. */
+ */
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_msg.h"
@@ -145,6 +149,72 @@ static void check_reply(const json_t *id, enum sc_perr e, const char *msg)
     sc_msg_unref(m);
 }
 
+/* JSON that jansson stops reading at an integer beyond 64 bits: if it is
+ * an object once integers are read as doubles, the parser must say
+ * bad_request and echo only a valid string id. Returns 1 when it checked
+ * (and freed req), 0 when the text is not such an object. */
+static int check_overflow(const char *text, size_t size, struct sc_request *req,
+                          enum sc_perr e, const char *msg)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, size, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    const json_t *id;
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return 0;
+    }
+    FUZZ_CHECK(e == SC_PERR_BAD_REQUEST);
+    id = json_object_get(root, "id");
+    if (json_is_string(id) && json_string_length(id) <= ID_MAX)
+        FUZZ_CHECK(req->id != NULL && json_equal(req->id, (json_t *)id));
+    else
+        FUZZ_CHECK(req->id == NULL);
+    json_decref(root);
+    check_reply(req->id, e, msg);
+    sc_request_free(req);
+    return 1;
+}
+
+/* A ?channels= list: split at every comma, each piece a valid name, at most
+ * max_channels pieces; an empty list has none. */
+static void check_list(const char *p, size_t len, const struct sc_proto_limits *lim)
+{
+    struct sc_name *names;
+    size_t count, pieces = len ? 1 : 0, start = 0, k = 0;
+    int all_ok = 1, rc;
+    char msg[256];
+
+    for (size_t i = 0; i < len; i++)
+        pieces += p[i] == ',';
+    for (size_t i = 0; i <= len && len; i++) {
+        if (i < len && p[i] != ',')
+            continue;
+        all_ok &= ref_channel_ok((const unsigned char *)p + start, i - start,
+                                 lim->max_channel_length, lim->utf8);
+        start = i + 1;
+    }
+    memset(msg, 0x7E, sizeof(msg));
+    rc = sc_channel_list_parse(p, len, lim, &names, &count, msg, sizeof(msg));
+    if (rc == -ENOMEM)
+        return;
+    if (pieces > lim->max_channels) {
+        FUZZ_CHECK(rc == SC_PERR_TOO_MANY_CHANNELS);
+    } else {
+        FUZZ_CHECK(rc == (all_ok ? SC_PERR_NONE : SC_PERR_BAD_CHANNEL));
+    }
+    if (rc != SC_PERR_NONE) {
+        FUZZ_CHECK(names == NULL && memchr(msg, 0, sizeof(msg)) != NULL && msg[0] != 0);
+        return;
+    }
+    FUZZ_CHECK(count == pieces);
+    for (size_t i = 0; i < count; i++) {
+        FUZZ_CHECK(names[i].p == p + k && memchr(names[i].p, ',', names[i].len) == NULL);
+        k += names[i].len + 1;
+    }
+    free(names);
+}
+
 static void check_request(const char *text, size_t size,
                           const struct sc_proto_limits *lim)
 {
@@ -164,6 +234,9 @@ static void check_request(const char *text, size_t size,
         FUZZ_CHECK(memchr(msg, 0, sizeof(msg)) != NULL && msg[0] != 0);
 
     root = json_loadb(text, size, JSON_ALLOW_NUL, &jerr);
+    if (!root && json_error_code(&jerr) == json_error_numeric_overflow &&
+        check_overflow(text, size, &req, e, msg))
+        return;
     FUZZ_CHECK((e == SC_PERR_BAD_JSON) == !json_is_object(root));
     if (json_is_object(root)) {
         const json_t *id = json_object_get(root, "id");
@@ -471,6 +544,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < sizeof(limit_sets) / sizeof(limit_sets[0]); i++)
         check_request(text, size, &limit_sets[i]);
+    for (size_t i = 0; i < sizeof(limit_sets) / sizeof(limit_sets[0]); i++)
+        check_list(text, size, &limit_sets[i]);
     for (int utf8 = 0; utf8 <= 1; utf8++) {
         check_channel(text, size, 128, utf8);
         check_channel(text, size, 4096, utf8); /* the configurable maximum */

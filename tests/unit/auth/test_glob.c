@@ -513,6 +513,89 @@ static void test_includes_high_bytes_sound(void **state)
     print_message("%zu included high-byte pairs checked\n", checked);
 }
 
+/* ---- meets a prefix ------------------------------------------------------ */
+
+static int meets(const char *pat, const char *prefix)
+{
+    return sc_glob_meets_prefix(pat, strlen(pat), prefix, strlen(prefix));
+}
+
+static void test_meets_prefix_table(void **state)
+{
+    static const struct {
+        const char *pat, *prefix;
+        int want;
+    } t[] = {
+        {"*", "shardcast:", 1},
+        {"shardcast:*", "shardcast:", 1},
+        {"shardcast:control", "shardcast:", 1},
+        {"shardcast*", "shardcast:", 1},
+        {"shard*", "shardcast:", 1},
+        {"*.news", "shardcast:", 1},  /* shardcast:x.news */
+        {"?hardcast:x", "shardcast:", 1},
+        {"shardcast[:]control", "shardcast:", 1},
+        {"s*:*", "shardcast:", 1},
+        {"shardcast", "shardcast:", 0}, /* the name itself, not under it */
+        {"shard", "shardcast:", 0},
+        {"news.*", "shardcast:", 0},
+        {"[^s]*", "shardcast:", 0},
+        {"shardcast[^:]*", "shardcast:", 0},
+        {"\\*", "shardcast:", 0},
+        {"s[]*", "shardcast:", 0},      /* an empty class matches nothing */
+        {"shardcast:[]", "shardcast:", 0},
+        {"shardcast:*[]", "shardcast:", 0},
+        {"a", "a", 1},
+        {"a?", "a", 1},
+        {"", "a", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (meets(t[i].pat, t[i].prefix) != t[i].want)
+            fail_msg("'%s' meets '%s': want %d", t[i].pat, t[i].prefix, t[i].want);
+    /* Ranges with high bytes count wide: either reading of the range. */
+    assert_int_equal(meets("[\x01-\xff]*", "\x80"), 1);
+    assert_int_equal(meets("[\xff-\x01]*", "\x80"), 1);
+    assert_int_equal(meets("[\x80-\x90]", "\x85"), 1);
+}
+
+/* Against brute force: the pattern meets the prefix iff it matches the
+ * prefix followed by some string. Every token but a star eats one byte, so
+ * a suffix of at most as many bytes as the pattern has tokens, over the
+ * pattern's bytes and one other, is enough to find one when one exists. */
+static void test_meets_prefix_vs_brute_force(void **state)
+{
+    enum { NPAT = 150, MAXW = 5 };
+    const char *abc = "abc*d";
+    size_t yes = 0, no = 0;
+
+    (void)state;
+    for (size_t i = 0; i < NPAT; i++) {
+        char pat[32], s[16];
+        size_t plen = gen_pattern(pat), llen = 1 + (size_t)(rng() % 2);
+        int want = 0;
+        for (size_t k = 0; k < llen; k++)
+            s[k] = "abc"[rng() % 3];
+        for (size_t wl = 0; wl <= MAXW && !want; wl++) {
+            size_t count = 1;
+            for (size_t k = 0; k < wl; k++)
+                count *= 5;
+            for (size_t v = 0; v < count && !want; v++) {
+                size_t x = v;
+                for (size_t k = 0; k < wl; k++, x /= 5)
+                    s[llen + k] = abc[x % 5];
+                want = ref_match(pat, plen, s, llen + wl, 1);
+            }
+        }
+        int got = sc_glob_meets_prefix(pat, plen, s, llen);
+        if (got != want)
+            fail_msg("'%s' meets '%.*s': got %d, brute force %d", pat, (int)llen, s, got, want);
+        yes += got == 1;
+        no += got == 0;
+    }
+    assert_true(yes > 10 && no > 10); /* both answers exercised */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +607,8 @@ int main(void)
         cmocka_unit_test(test_includes_budget),
         cmocka_unit_test(test_includes_vs_brute_force),
         cmocka_unit_test(test_includes_high_bytes_sound),
+        cmocka_unit_test(test_meets_prefix_table),
+        cmocka_unit_test(test_meets_prefix_vs_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

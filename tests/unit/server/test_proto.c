@@ -283,22 +283,43 @@ static void test_id_of_wrong_type_is_bad_request(void **state)
     assert_parse_err("{\"op\":\"ping\",\"id\":{}}", SC_PERR_BAD_REQUEST);
 }
 
-/* An integer id beyond 64 bits cannot be echoed unchanged, so it must be
- * refused (jansson reports the overflow as a parse error, hence bad_json
- * rather than bad_request: either keeps the id out of the reply). */
-static void test_id_integer_beyond_int64_is_refused(void **state)
+/* An integer beyond 64 bits is valid JSON that jansson cannot hold: the
+ * request is bad_request (not bad_json), and a numeric id that cannot be
+ * echoed unchanged is not echoed at all. A string id still is. */
+static void test_id_integer_beyond_int64_is_bad_request(void **state)
 {
+    static const char *const big[] = {
+        "{\"op\":\"ping\",\"id\":9223372036854775808}",
+        "{\"op\":\"ping\",\"id\":-9223372036854775809}",
+        "{\"op\":\"ping\",\"id\":-99999999999999999999}",
+        "{\"id\":18446744073709551616,\"op\":\"subscribe\",\"channels\":[\"a\"]}",
+    };
     struct sc_request req;
 
     (void)state;
-    assert_int_not_equal(parse("{\"op\":\"ping\",\"id\":9223372036854775808}", &req),
-                         SC_PERR_NONE);
-    assert_null(req.id);
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        assert_int_equal(parse(big[i], &req), SC_PERR_BAD_REQUEST);
+        assert_null(req.id);
+        sc_request_free(&req);
+    }
+    /* The edges themselves are integers like any other. */
+    assert_int_equal(parse("{\"op\":\"ping\",\"id\":9223372036854775807}", &req),
+                     SC_PERR_NONE);
+    assert_int_equal(json_integer_value(req.id), INT64_MAX);
     sc_request_free(&req);
-    assert_int_not_equal(parse("{\"op\":\"ping\",\"id\":-99999999999999999999}", &req),
-                         SC_PERR_NONE);
-    assert_null(req.id);
+    assert_int_equal(parse("{\"op\":\"ping\",\"id\":-9223372036854775808}", &req),
+                     SC_PERR_NONE);
+    assert_int_equal(json_integer_value(req.id), INT64_MIN);
     sc_request_free(&req);
+    /* Elsewhere in the message: still bad_request, the string id echoed. */
+    assert_int_equal(parse("{\"op\":\"ping\",\"id\":\"s\",\"x\":[1e2,99999999999999999999]}",
+                           &req), SC_PERR_BAD_REQUEST);
+    assert_non_null(req.id);
+    assert_string_equal(json_string_value(req.id), "s");
+    sc_request_free(&req);
+    /* Broken JSON after the big integer stays bad_json. */
+    assert_parse_err("{\"op\":\"ping\",\"id\":9223372036854775808", SC_PERR_BAD_JSON);
+    assert_parse_err("[9223372036854775808]", SC_PERR_BAD_JSON);
 }
 
 /* "req->id is set whenever the id could be read, so the error reply can
@@ -890,6 +911,93 @@ static void test_error_reply_for_parsed_request_echoes_string_id(void **state)
     sc_request_free(&req);
 }
 
+/* ?channels= lists: split at commas, each name checked like a request's,
+ * an empty name is bad_channel, the count bounded by max_channels. */
+static enum sc_perr list_parse(const char *list, const struct sc_proto_limits *lim,
+                               struct sc_name **out, size_t *count)
+{
+    size_t len = strlen(list);
+    char *copy = malloc(len ? len : 1);
+    int rc;
+
+    assert_non_null(copy);
+    memcpy(copy, list, len);
+    msg[0] = 0;
+    rc = sc_channel_list_parse(copy, len, lim, out, count, msg, sizeof(msg));
+    assert_true(rc >= 0);
+    if (rc != SC_PERR_NONE) {
+        assert_true(msg[0] != 0);
+        assert_null(*out);
+    } else {
+        for (size_t i = 0; i < *count; i++) { /* names point into the list */
+            assert_true((*out)[i].p >= copy && (*out)[i].p + (*out)[i].len <= copy + len);
+            (*out)[i].p = list + ((*out)[i].p - copy);
+        }
+    }
+    free(copy);
+    return (enum sc_perr)rc;
+}
+
+static void test_channel_list_splits_at_commas(void **state)
+{
+    struct sc_name *n;
+    size_t count;
+
+    (void)state;
+    assert_int_equal(list_parse("news,chat.*,a", &ascii_lim, &n, &count), SC_PERR_NONE);
+    assert_int_equal(count, 3);
+    assert_int_equal(n[0].len, 4);
+    assert_memory_equal(n[0].p, "news", 4);
+    assert_int_equal(n[1].len, 6);
+    assert_memory_equal(n[1].p, "chat.*", 6);
+    assert_int_equal(n[2].len, 1);
+    assert_memory_equal(n[2].p, "a", 1);
+    free(n);
+    assert_int_equal(list_parse("", &ascii_lim, &n, &count), SC_PERR_NONE);
+    assert_int_equal(count, 0);
+    assert_null(n);
+}
+
+static void test_channel_list_empty_name_is_bad_channel(void **state)
+{
+    static const char *const bad[] = {",", "a,,b", ",a", "a,", ",,", "a,b,"};
+    struct sc_name *n;
+    size_t count;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (list_parse(bad[i], &ascii_lim, &n, &count) != SC_PERR_BAD_CHANNEL)
+            fail_msg("%s: not bad_channel", bad[i]);
+        assert_int_equal(count, 0);
+    }
+    /* Every other rule of a name holds too. */
+    assert_int_equal(list_parse("a,has space", &ascii_lim, &n, &count), SC_PERR_BAD_CHANNEL);
+    assert_int_equal(list_parse("a,\x01", &ascii_lim, &n, &count), SC_PERR_BAD_CHANNEL);
+}
+
+static void test_channel_list_bounded_by_max_channels(void **state)
+{
+    struct sc_proto_limits lim = {1000, 128, 0};
+    char list[4000];
+    struct sc_name *n;
+    size_t count, len = 0;
+
+    (void)state;
+    /* 1000 names fit (no silent cap below the limit)... */
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%x", i ? "," : "", i);
+    assert_int_equal(list_parse(list, &lim, &n, &count), SC_PERR_NONE);
+    assert_int_equal(count, 1000);
+    assert_int_equal(n[999].len, 3);
+    assert_memory_equal(n[999].p, "3e7", 3);
+    free(n);
+    /* ...1001 do not, whatever the names. */
+    snprintf(list + len, sizeof(list) - len, ",zz");
+    assert_int_equal(list_parse(list, &lim, &n, &count), SC_PERR_TOO_MANY_CHANNELS);
+    lim.max_channels = 2;
+    assert_int_equal(list_parse(",,", &lim, &n, &count), SC_PERR_TOO_MANY_CHANNELS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,7 +1011,7 @@ int main(void)
         cmocka_unit_test(test_id_string_of_64_bytes_is_accepted),
         cmocka_unit_test(test_id_string_over_64_bytes_is_bad_request),
         cmocka_unit_test(test_id_of_wrong_type_is_bad_request),
-        cmocka_unit_test(test_id_integer_beyond_int64_is_refused),
+        cmocka_unit_test(test_id_integer_beyond_int64_is_bad_request),
         cmocka_unit_test(test_id_is_read_for_every_later_error),
         cmocka_unit_test(test_id_is_read_for_too_many_channels),
         cmocka_unit_test(test_bad_json_for_anything_but_one_json_object),
@@ -936,6 +1044,9 @@ int main(void)
         cmocka_unit_test(test_reply_error_has_code_message_and_id),
         cmocka_unit_test(test_replies_match_protocol_doc_examples),
         cmocka_unit_test(test_error_reply_for_parsed_request_echoes_string_id),
+        cmocka_unit_test(test_channel_list_splits_at_commas),
+        cmocka_unit_test(test_channel_list_empty_name_is_bad_channel),
+        cmocka_unit_test(test_channel_list_bounded_by_max_channels),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

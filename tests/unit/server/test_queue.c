@@ -1,6 +1,7 @@
 /* sc_queue: the byte bound, FIFO order through ring growth and
- * wrap-around, gather, and that every reference taken is given back
- * (checked through the frames' reference counts). */
+ * wrap-around, gather, the shared total of queued bytes, and that every
+ * reference taken is given back (checked through the frames' reference
+ * counts). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -403,6 +404,71 @@ static void test_queue_reference_outlives_creator(void **state)
     sc_queue_clear(&q);
 }
 
+/* The shared total: queues that point at one counter keep it equal to the
+ * sum of their bytes through pushes, refused pushes, pops, gathers and
+ * clears, in random order (the node reads it instead of walking every
+ * connection's queue). */
+static void test_shared_total_is_sum_of_queues(void **state)
+{
+    enum { NQ = 3, NMSG = 16, STEPS = 20000 };
+    struct sc_queue q[NQ];
+    struct sc_msg *pool[NMSG];
+    uint64_t total = 0;
+    unsigned char dst[512];
+
+    (void)state;
+    memset(q, 0, sizeof(q));
+    for (int k = 0; k < NQ; k++)
+        q[k].total = &total;
+    for (int i = 0; i < NMSG; i++)
+        pool[i] = frame((size_t)i * 17, (char)('a' + i));
+    for (int s = 0; s < STEPS; s++) {
+        struct sc_queue *x = &q[rng() % NQ];
+        unsigned op = (unsigned)(rng() % 100);
+        if (op < 55)
+            (void)sc_queue_push(x, pool[rng() % NMSG], 2000); /* may be -ENOBUFS */
+        else if (op < 90)
+            sc_queue_pop(x);
+        else if (op < 98)
+            (void)sc_queue_gather(x, dst, sizeof(dst));
+        else
+            sc_queue_clear(x);
+        assert_int_equal(total, q[0].bytes + q[1].bytes + q[2].bytes);
+    }
+    for (int k = 0; k < NQ; k++) {
+        sc_queue_clear(&q[k]);
+        assert_ptr_equal(q[k].total, &total); /* clear keeps the link */
+    }
+    assert_int_equal(total, 0);
+    for (int i = 0; i < NMSG; i++) {
+        assert_int_equal(pool[i]->refs, 1);
+        sc_msg_unref(pool[i]);
+    }
+}
+
+/* A push refused for the bound leaves the total as it was; a queue without
+ * a total leaves other totals alone. */
+static void test_shared_total_unchanged_by_refused_push(void **state)
+{
+    struct sc_queue q = {0}, alone = {0};
+    struct sc_msg *m = frame(98, 'm'); /* 100 bytes */
+    uint64_t total = 0;
+
+    (void)state;
+    q.total = &total;
+    assert_int_equal(sc_queue_push(&q, m, 150), 0);
+    assert_int_equal(sc_queue_push(&q, m, 150), -ENOBUFS);
+    assert_int_equal(total, 100);
+    assert_int_equal(sc_queue_push(&alone, m, NO_LIMIT), 0);
+    assert_int_equal(total, 100);
+    sc_queue_pop(&q);
+    assert_int_equal(total, 0);
+    sc_queue_clear(&q);
+    sc_queue_clear(&alone);
+    assert_null(alone.total);
+    sc_msg_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +487,8 @@ int main(void)
         cmocka_unit_test(test_gather_in_order_after_wrap_around),
         cmocka_unit_test(test_clear_releases_every_reference),
         cmocka_unit_test(test_queue_reference_outlives_creator),
+        cmocka_unit_test(test_shared_total_is_sum_of_queues),
+        cmocka_unit_test(test_shared_total_unchanged_by_refused_push),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
