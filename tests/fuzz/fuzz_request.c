@@ -19,7 +19,6 @@
  * whole, one byte at a time and in chunks: the verdict and its offset must
  * agree, and for frames match a frame-at-a-time reading of RFC 6455 below
  * (ref_frames), written apart from the incremental checker. */
- */
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
