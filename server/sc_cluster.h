@@ -1,5 +1,4 @@
-/* sc_cluster: this node's membership in the shard map kept in Redis, and
- * the routing of clients by that map.
+/* sc_cluster: this node's membership in the shard map kept in Redis.
  *
  * Redis holds, under the configured prefix P:
  *   P:map         the map: epoch and shards {id, url, weight}, in the
@@ -11,10 +10,8 @@
  * Every node re-reads the map on each announcement and on every heartbeat
  * tick, so all hold the same map within a tick of any change.
  *
- * Routing (sc_route.c): a client presents ?key=K; the owner of K under the
- * map serves it, anyone else redirects it (close 4200). When the map
- * changes, clients whose key now belongs elsewhere are moved (close 4201)
- * at a bounded rate; the rest are not touched. */
+ * The module reports to its owner through sc_cluster_ops; routing clients
+ * by the map is sc_route's. */
 #ifndef SC_CLUSTER_H
 #define SC_CLUSTER_H
 
@@ -25,8 +22,15 @@
 #include "sc_rconn.h"
 #include "sc_shard.h"
 
-struct sc_server;
-struct sc_conn;
+/* What membership reports to its owner (data is the owner's pointer). */
+struct sc_cluster_ops {
+    /* The map changed (a new epoch was read). */
+    void (*map_changed)(void *data);
+    /* A "drain ID" for this shard arrived on the control channel. */
+    void (*drain_requested)(void *data);
+    /* The node's client count, for its heartbeat. */
+    size_t (*connections)(void *data);
+};
 
 /* What the last heartbeat scan saw of one shard. */
 struct sc_member_info {
@@ -38,13 +42,14 @@ struct sc_member_info {
 
 struct sc_cluster {
     struct sc_rconn conn;         /* first: rconn callbacks cast back */
-    struct sc_server *srv;
+    const struct sc_config *cfg;
+    const struct sc_cluster_ops *ops;
+    void *data;
     sc_shardmap *map;             /* NULL until first read */
     uint64_t epoch;
     struct sc_member_info *info;  /* from the last heartbeat scan */
     size_t ninfo;
     uv_timer_t tick;
-    uv_timer_t move_timer;
     int open_handles;
     int cas_inflight;             /* a WATCH/MULTI is under way */
     int leaving;                  /* take ourselves out of the map */
@@ -55,50 +60,29 @@ struct sc_cluster {
     char key_map[96];
     char key_hb_prefix[96];
     char channel[96];
-    /* Clients to move, in order; entries of clients that left are NULL. */
-    struct sc_conn **moves;
-    size_t nmoves, move_pos;
-    double move_credit;
-    void (*done)(struct sc_server *);
+    void (*done)(void *data);
 };
 
-/* Join the cluster named by cfg (shard-id set). Returns 0 or -ENOMEM. */
-int sc_cluster_start(struct sc_server *srv, struct sc_cluster **out);
+/* Join the cluster named by cfg (shard-id set), on loop. Returns 0 or
+ * -ENOMEM; Redis failures are retried. */
+int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg,
+                     const struct sc_cluster_ops *ops, void *data, struct sc_cluster **out);
 
-/* Leave: out of the map, heartbeat deleted; with drain, every client is
- * moved first (the node stops itself once they are gone). */
-void sc_cluster_leave(struct sc_cluster *c, int drain);
+/* Leave: out of the map, heartbeat deleted (drain: the node moves its
+ * clients away meanwhile, sc_route). */
+void sc_cluster_leave(struct sc_cluster *cl, int drain);
 
-/* 1 once a drain has nothing left to move (all sent away, or no other
- * shard to send them to). */
-int sc_cluster_drain_done(const struct sc_cluster *c);
+/* 1 once this node is out of the map it last read. */
+int sc_cluster_drain_done(const struct sc_cluster *cl);
 
 /* 1 while leaving still has Redis work to finish. */
-int sc_cluster_busy(const struct sc_cluster *c);
+int sc_cluster_busy(const struct sc_cluster *cl);
 
-/* Close the connection and timers; done(srv) once all are closed, then the
+/* Close the connection and timer; done(data) once all are closed, then the
  * module frees itself. */
-void sc_cluster_close(struct sc_cluster *c, void (*done)(struct sc_server *));
+void sc_cluster_close(struct sc_cluster *cl, void (*done)(void *data));
 
 /* A message on the control channel. */
-void sc_cluster_control(struct sc_cluster *c, const char *msg, size_t len);
-
-/* --- routing (sc_route.c) --- */
-
-/* A client just connected: settle its key, then greet it, or redirect it
- * to the owner. Returns 0, or -ENOMEM. */
-int sc_route_admit(struct sc_cluster *c, struct sc_conn *conn, const char *key,
-                   size_t keylen);
-
-/* The map changed: queue the clients whose key belongs elsewhere now. */
-void sc_route_map_changed(struct sc_cluster *c);
-
-/* A client is closing: forget it in the move queue. */
-void sc_route_forget(struct sc_cluster *c, struct sc_conn *conn);
-
-/* GET /route?key=K and GET /shards bodies. Return 0, -ENOENT (no shard
- * owns anything yet) or -EINVAL (bad key). */
-int sc_route_json(struct sc_cluster *c, const char *key, size_t len, struct sc_buf *b);
-void sc_route_shards_json(struct sc_cluster *c, struct sc_buf *b);
+void sc_cluster_control(struct sc_cluster *cl, const char *msg, size_t len);
 
 #endif

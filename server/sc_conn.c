@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_access.h"
 #include "sc_acl.h"
-#include "sc_cluster.h"
 #include "sc_json.h"
 #include "sc_log.h"
-#include "sc_redis.h"
 #include "sc_rxgate.h"
 
 /* Seconds a closing connection may take to flush our close frame and
@@ -36,6 +35,7 @@ struct names {
 
 static int conn_schedule_flush(struct sc_conn *c);
 static void conn_unschedule_flush(struct sc_conn *c);
+static void conn_touch(struct sc_conn *c);
 
 
 static const char *close_text(uint16_t code)
@@ -76,9 +76,9 @@ void sc_conn_close(struct sc_conn *c, uint16_t code)
     if (!c->close_after_queue)
         sc_queue_clear(&c->q);
     conn_unschedule_flush(c);
-    sc_sweep_remove(c);
-    if (c->srv->cluster)
-        sc_route_forget(c->srv->cluster, c);
+    sc_keepalive_remove(&c->hub->ka, &c->ka);
+    if (c->hub->ops->forget)
+        c->hub->ops->forget(c->hub, c);
     lws_callback_on_writable(c->wsi);
     /* A peer that reads nothing never lets us write the close frame; do not
      * keep its socket for longer than this. */
@@ -127,19 +127,19 @@ int sc_conn_send(struct sc_conn *c, struct sc_msg *m)
 
     if (c->close_code)
         return -1;
-    rc = sc_queue_push(&c->q, m, (size_t)c->srv->cfg->max_queue_bytes);
+    rc = sc_queue_push(&c->q, m, (size_t)c->hub->cfg->max_queue_bytes);
     if (rc == -ENOBUFS) {
-        c->srv->metrics.slow_consumer_disconnects++;
+        c->hub->metrics.slow_consumer_disconnects++;
         sc_conn_close(c, 4100);
         return -1;
     }
     if (rc < 0) {
-        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        c->hub->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
         return -1;
     }
     if (was_empty && conn_schedule_flush(c) < 0) {
-        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        c->hub->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
         return -1;
     }
@@ -152,24 +152,24 @@ int sc_conn_send(struct sc_conn *c, struct sc_msg *m)
  * until it drains. Returns 0, or -1 to drop the connection. */
 static int conn_flush_lws(struct sc_conn *c)
 {
-    struct sc_server *srv = c->srv;
+    struct sc_hub *hub = c->hub;
     struct sc_msg *m = sc_queue_peek(&c->q);
     size_t len;
     int n;
 
     if (!m)
         return 0;
-    if (c->q.count == 1 || m->len > srv->scratch_cap) {
+    if (c->q.count == 1 || m->len > hub->scratch_cap) {
         len = m->len;
         n = lws_write(c->wsi, (unsigned char *)sc_msg_frame(m), len, LWS_WRITE_RAW);
         sc_queue_pop(&c->q);
     } else {
-        len = sc_queue_gather(&c->q, srv->scratch + LWS_PRE, srv->scratch_cap);
-        n = lws_write(c->wsi, srv->scratch + LWS_PRE, len, LWS_WRITE_RAW);
+        len = sc_queue_gather(&c->q, hub->scratch + LWS_PRE, hub->scratch_cap);
+        n = lws_write(c->wsi, hub->scratch + LWS_PRE, len, LWS_WRITE_RAW);
     }
     if (n < 0)
         return -1;
-    srv->metrics.bytes_out += len;
+    hub->metrics.bytes_out += len;
     return 0;
 }
 
@@ -201,7 +201,7 @@ static int conn_writev(struct sc_conn *c)
     while (w < 0 && errno == EINTR);
     if (w < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? WV_BLOCKED : -1;
-    c->srv->metrics.bytes_out += (uint64_t)w;
+    c->hub->metrics.bytes_out += (uint64_t)w;
     for (size_t left = (size_t)w; left > 0;) {
         struct sc_msg *m = sc_queue_peek(&c->q);
         if (left >= m->len) {
@@ -250,46 +250,46 @@ static int conn_flush(struct sc_conn *c, int in_writeable)
 /* Runs once per loop iteration, after the I/O of that iteration: every
  * connection that got frames since is flushed once, however many frames
  * it got. */
-void sc_conn_flush_pending(struct sc_server *srv)
+void sc_conn_flush_pending(struct sc_hub *hub)
 {
-    for (size_t i = 0; i < srv->nflush; i++) {
-        struct sc_conn *c = srv->flush[i];
+    for (size_t i = 0; i < hub->nflush; i++) {
+        struct sc_conn *c = hub->flush[i];
         if (!c)
             continue;
         c->flush_idx = 0;
         if (!c->close_code && !c->awaiting_writable && conn_flush(c, 0) < 0)
             sc_conn_close(c, 1011); /* a write error: lws finds out on its own */
     }
-    srv->nflush = 0;
+    hub->nflush = 0;
 }
 
 /* Put c on the node's flush list (once per iteration). */
 static int conn_schedule_flush(struct sc_conn *c)
 {
-    struct sc_server *srv = c->srv;
+    struct sc_hub *hub = c->hub;
 
     if (c->flush_idx || c->awaiting_writable)
         return 0;
-    if (srv->nflush == srv->capflush) {
-        size_t cap = srv->capflush ? srv->capflush * 2 : 1024;
-        struct sc_conn **f = realloc(srv->flush, sizeof(*f) * cap);
+    if (hub->nflush == hub->capflush) {
+        size_t cap = hub->capflush ? hub->capflush * 2 : 1024;
+        struct sc_conn **f = realloc(hub->flush, sizeof(*f) * cap);
         if (!f)
             return -ENOMEM;
-        srv->flush = f;
-        srv->capflush = cap;
+        hub->flush = f;
+        hub->capflush = cap;
     }
-    srv->flush[srv->nflush++] = c;
-    c->flush_idx = (uint32_t)srv->nflush;
-    sc_server_flush_soon(srv);
+    hub->flush[hub->nflush++] = c;
+    c->flush_idx = (uint32_t)hub->nflush;
+    hub->ops->flush_soon(hub);
     return 0;
 }
 
 /* Take c off the flush list (it is closing or closed). */
 static void conn_unschedule_flush(struct sc_conn *c)
 {
-    if (c->flush_idx && c->flush_idx <= c->srv->nflush &&
-        c->srv->flush[c->flush_idx - 1] == c)
-        c->srv->flush[c->flush_idx - 1] = NULL;
+    if (c->flush_idx && c->flush_idx <= c->hub->nflush &&
+        c->hub->flush[c->flush_idx - 1] == c)
+        c->hub->flush[c->flush_idx - 1] = NULL;
     c->flush_idx = 0;
 }
 
@@ -360,7 +360,7 @@ static void conn_mark(struct sc_conn *c, int on)
 /* 1 + the index of c's subscription to name, or 0; only while marked. */
 static uint32_t conn_held(struct sc_conn *c, const char *p, size_t len)
 {
-    const struct sc_channel *ch = sc_registry_find(&c->srv->reg, p, len);
+    const struct sc_channel *ch = sc_registry_find(&c->hub->reg, p, len);
 
     return ch ? ch->mark : 0;
 }
@@ -370,7 +370,7 @@ static uint32_t conn_held(struct sc_conn *c, const char *p, size_t len)
  * Returns 0 or -ENOMEM. */
 static int conn_reserve(struct sc_conn *c, size_t extra)
 {
-    size_t max = c->srv->limits.max_channels;
+    size_t max = c->hub->limits.max_channels;
     size_t want = (size_t)c->nsubs + extra, cap = (size_t)c->capsubs * 2;
     struct sc_sub **s;
 
@@ -392,13 +392,14 @@ static int conn_reserve(struct sc_conn *c, size_t extra)
 /* Every name checked first (permissions, reserved names); then each one
  * not held yet is subscribed, a name given twice once, and past
  * max-channels everything this call added is taken back before anything
- * reaches Redis (sc_redis_kick sends at the end of the loop iteration).
+ * reaches Redis (the Pub/Sub client sends the registry's changes only
+ * before the loop next waits).
  * Returns SC_PERR_NONE, SC_PERR_FORBIDDEN or SC_PERR_TOO_MANY_CHANNELS with
  * msg filled, or -ENOMEM; nothing changed unless SC_PERR_NONE. */
 static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
                           size_t msglen)
 {
-    struct sc_server *srv = c->srv;
+    struct sc_hub *hub = c->hub;
     const struct sc_jwt_claims *cl = sc_conn_auth_claims(c);
     uint64_t budget = SC_GLOB_MAX_WORK;
     uint32_t before = c->nsubs;
@@ -408,7 +409,7 @@ static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
 
     for (size_t i = 0; i < n->count && rc == SC_PERR_NONE; i++) {
         p = name_at(n, i, &len);
-        rc = sc_conn_may_subscribe(srv, cl, p, len, &budget, msg, msglen);
+        rc = sc_access_may_subscribe(hub, cl, p, len, &budget, msg, msglen);
     }
     if (rc != SC_PERR_NONE)
         return rc;
@@ -420,13 +421,13 @@ static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
         p = name_at(n, i, &len);
         if (conn_held(c, p, len))
             continue;
-        if (c->nsubs >= srv->limits.max_channels) {
+        if (c->nsubs >= hub->limits.max_channels) {
             rc = SC_PERR_TOO_MANY_CHANNELS;
             snprintf(msg, msglen, "at most %zu channels per connection",
-                     srv->limits.max_channels);
+                     hub->limits.max_channels);
             break;
         }
-        if (!(sub = sc_registry_subscribe(&srv->reg, c, p, len))) {
+        if (!(sub = sc_registry_subscribe(&hub->reg, c, p, len))) {
             rc = -ENOMEM;
             break;
         }
@@ -436,8 +437,7 @@ static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
     /* Marks off before any unsubscribe: it may free the entry. */
     conn_mark(c, 0);
     while (rc != SC_PERR_NONE && c->nsubs > before)
-        sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
-    sc_redis_kick(srv->redis);
+        sc_registry_unsubscribe(&hub->reg, c->subs[--c->nsubs]);
     return rc;
 }
 
@@ -457,10 +457,9 @@ static void conn_unsubscribe(struct sc_conn *c, const struct names *n)
         c->subs[k] = c->subs[--c->nsubs];
         if (k < c->nsubs)
             c->subs[k]->ch->mark = k + 1;
-        sc_registry_unsubscribe(&c->srv->reg, sub);
+        sc_registry_unsubscribe(&c->hub->reg, sub);
     }
     conn_mark(c, 0);
-    sc_redis_kick(c->srv->redis);
 }
 
 static const enum sc_err_kind perr_kind[] = {
@@ -494,9 +493,9 @@ static int conn_apply(struct sc_conn *c, const struct sc_request *req,
  * a client that does not read those is cut off as a slow consumer). */
 static int conn_rate_ok(struct sc_conn *c)
 {
-    uint64_t rate = (uint64_t)c->srv->cfg->max_requests_per_second;
+    uint64_t rate = (uint64_t)c->hub->cfg->max_requests_per_second;
     uint64_t cap = rate * 1000, tokens;
-    uint32_t now = (uint32_t)uv_now(c->srv->loop);
+    uint32_t now = (uint32_t)uv_now(c->hub->loop);
 
     tokens = (uint64_t)c->rl_tokens + (uint64_t)(uint32_t)(now - c->rl_ms) * rate;
     c->rl_ms = now;
@@ -514,19 +513,19 @@ static int conn_rate_ok(struct sc_conn *c)
  * behind any deliveries already waiting so the client sees them in order. */
 static int conn_request(struct sc_conn *c, const char *text, size_t len)
 {
-    struct sc_server *srv = c->srv;
+    struct sc_hub *hub = c->hub;
     struct sc_request req;
     struct sc_msg *reply;
     uint16_t close_code = 0;
     char msg[256];
     int rc;
 
-    srv->metrics.requests++;
-    rc = (int)sc_request_parse(text, len, &srv->limits, &req, msg, sizeof(msg));
+    hub->metrics.requests++;
+    rc = (int)sc_request_parse(text, len, &hub->limits, &req, msg, sizeof(msg));
     if (rc == SC_PERR_NONE && !conn_rate_ok(c)) {
         rc = SC_PERR_RATE_LIMITED;
         snprintf(msg, sizeof(msg), "more than %ld requests per second",
-                 srv->cfg->max_requests_per_second);
+                 hub->cfg->max_requests_per_second);
     } else if (rc == SC_PERR_NONE && (rc = sc_conn_auth_gate(c, req.op)) != SC_PERR_NONE)
         snprintf(msg, sizeof(msg), "%s", req.op == SC_OP_AUTH
                  ? "this node does not use tokens (--auth off)"
@@ -537,15 +536,15 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
         rc = conn_apply(c, &req, msg, sizeof(msg));
     if (rc < 0) {
         sc_request_free(&req);
-        srv->metrics.errors[SC_ERR_ALLOC]++;
+        hub->metrics.errors[SC_ERR_ALLOC]++;
         return close_now(c->wsi, 1011);
     }
     if (rc != SC_PERR_NONE)
-        srv->metrics.errors[perr_kind[rc]]++;
+        hub->metrics.errors[perr_kind[rc]]++;
     reply = rc ? sc_reply_error(req.id, (enum sc_perr)rc, msg) : sc_reply_ok(req.id);
     sc_request_free(&req);
     if (!reply) {
-        srv->metrics.errors[SC_ERR_ALLOC]++;
+        hub->metrics.errors[SC_ERR_ALLOC]++;
         return close_now(c->wsi, 1011);
     }
     sc_conn_send(c, reply);
@@ -589,28 +588,28 @@ static int conn_rx_append(struct sc_conn *c, const char *in, size_t len, size_t 
 static int conn_receive(struct sc_conn *c, const char *in, size_t len)
 {
     struct lws *wsi = c->wsi;
-    size_t max = (size_t)c->srv->cfg->max_message_size;
+    size_t max = (size_t)c->hub->cfg->max_message_size;
     size_t total, pending = lws_remaining_packet_payload(wsi);
     int first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
 
-    sc_sweep_touch(c, uv_now(c->srv->loop));
+    conn_touch(c);
     if (c->close_code)
         return 0;
     if (lws_frame_is_binary(wsi)) {
-        c->srv->metrics.errors[SC_ERR_BINARY_FRAME]++;
+        c->hub->metrics.errors[SC_ERR_BINARY_FRAME]++;
         return close_now(wsi, 1003);
     }
     if (first)
         c->rxlen = 0;
     total = (size_t)c->rxlen + len;
     if (total + (final ? 0 : pending) > max) {
-        c->srv->metrics.errors[SC_ERR_MESSAGE_TOO_BIG]++;
+        c->hub->metrics.errors[SC_ERR_MESSAGE_TOO_BIG]++;
         return close_now(wsi, 1009);
     }
     if (first && final)
         return conn_request(c, in, len);
     if (conn_rx_append(c, in, len, max) < 0) {
-        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        c->hub->metrics.errors[SC_ERR_ALLOC]++;
         return close_now(wsi, 1011);
     }
     if (!final)
@@ -623,14 +622,69 @@ static int conn_receive(struct sc_conn *c, const char *in, size_t len)
     return rc;
 }
 
-int sc_conn_url_channels(struct lws *wsi, const struct sc_proto_limits *lim, char *buf,
-                         size_t buflen, struct sc_name **names, size_t *count, char *msg,
-                         size_t msglen)
+/* Traffic from c. A closing connection left the keep-alive lists for good
+ * (sc_conn_close): its own timeout ends it, and a stop must never meet it
+ * there again, so frames and pongs it still sends change nothing. */
+static void conn_touch(struct sc_conn *c)
 {
-    const char *v = lws_get_urlarg_by_name(wsi, "channels=", buf, (int)buflen);
+    if (!c->close_code)
+        sc_keepalive_touch(&c->hub->ka, &c->ka, uv_now(c->hub->loop));
+}
 
-    return sc_channel_list_parse(v ? v : "", v ? strlen(v) : 0, lim, names, count, msg,
-                                 msglen);
+void sc_conn_ping_due(struct sc_ka_entry *e, void *hub)
+{
+    struct sc_conn *c = sc_container_of(e, struct sc_conn, ka);
+
+    (void)hub;
+    c->want_ping = 1;
+    lws_callback_on_writable(c->wsi);
+}
+
+void sc_conn_ping_timeout(struct sc_ka_entry *e, void *hub)
+{
+    struct sc_conn *c = sc_container_of(e, struct sc_conn, ka);
+
+    ((struct sc_hub *)hub)->metrics.errors[SC_ERR_PING_TIMEOUT]++;
+    sc_conn_close(c, 4101);
+}
+
+size_t sc_conn_broadcast(struct sc_hub *hub, struct sc_msg *m)
+{
+    struct sc_list *lists[] = {&hub->ka.active, &hub->ka.pinged};
+    size_t n = 0;
+
+    /* A full queue closes its connection (4100), which unlinks it: step
+     * first. */
+    for (size_t i = 0; i < 2; i++)
+        for (struct sc_link *l = lists[i]->head, *next; l; l = next) {
+            next = l->next;
+            n += sc_conn_send(sc_conn_of(l), m) == 0;
+        }
+    return n;
+}
+
+struct sc_msg *sc_conn_status_frame(struct sc_hub *hub, int up)
+{
+    static const char down_json[] = "{\"op\":\"status\",\"redis\":\"down\"}";
+    static const char up_json[] = "{\"op\":\"status\",\"redis\":\"up\"}";
+    struct sc_msg *m = up ? sc_msg_text(up_json, sizeof(up_json) - 1)
+                          : sc_msg_text(down_json, sizeof(down_json) - 1);
+
+    if (!m) {
+        hub->metrics.errors[SC_ERR_ALLOC]++;
+        SC_LOG(SC_LOG_ERROR, "out of memory encoding a status event");
+    }
+    return m;
+}
+
+static void conn_send_status(struct sc_conn *c, int up)
+{
+    struct sc_msg *m = sc_conn_status_frame(c->hub, up);
+
+    if (m) {
+        sc_conn_send(c, m);
+        sc_msg_unref(m);
+    }
 }
 
 /* ?channels= was checked at the upgrade (sc_http.c), by the same rules and
@@ -643,7 +697,7 @@ static int conn_subscribe_url(struct sc_conn *c)
     struct sc_name *list;
     int rc;
 
-    rc = sc_conn_url_channels(c->wsi, &c->srv->limits, buf, sizeof(buf), &list, &n.count,
+    rc = sc_access_url_channels(c->wsi, &c->hub->limits, buf, sizeof(buf), &list, &n.count,
                               msg, sizeof(msg));
     n.list = list;
     if (rc == SC_PERR_NONE && n.count)
@@ -666,38 +720,38 @@ static int conn_route(struct sc_conn *c)
     char buf[4096];
     const char *k;
 
-    if (!c->srv->cluster)
+    if (!c->hub->ops->admit)
         return 0;
     /* The token's subject is the shard key: a user lands on one shard
      * whatever the client sends. */
     k = sc_conn_auth_subject(c);
-    if (!k || c->srv->cfg->key_from_token == 0)
+    if (!k || c->hub->cfg->key_from_token == 0)
         k = lws_get_urlarg_by_name(c->wsi, "key=", buf, sizeof(buf));
-    return sc_route_admit(c->srv->cluster, c, k, k ? strlen(k) : 0);
+    return c->hub->ops->admit(c->hub, c, k, k ? strlen(k) : 0);
 }
 
 static int conn_established(struct sc_conn *c, struct lws *wsi)
 {
-    struct sc_server *srv = lws_context_user(lws_get_context(wsi));
+    struct sc_hub *hub = sc_hub_of(wsi);
     uint16_t code;
 
     memset(c, 0, sizeof(*c));
     c->wsi = wsi;
-    c->srv = srv;
+    c->hub = hub;
     c->established = 1;
-    c->q.total = &srv->queued_bytes;
+    c->q.total = &hub->queued_bytes;
     c->tls = lws_is_ssl(wsi) ? 1 : 0;
-    c->rl_tokens = (uint32_t)(srv->cfg->max_requests_per_second * 1000);
-    c->rl_ms = (uint32_t)uv_now(srv->loop);
-    srv->nconns++;
-    srv->metrics.connections_total++;
-    sc_sweep_touch(c, uv_now(srv->loop));
+    c->rl_tokens = (uint32_t)(hub->cfg->max_requests_per_second * 1000);
+    c->rl_ms = (uint32_t)uv_now(hub->loop);
+    hub->nconns++;
+    hub->metrics.connections_total++;
+    conn_touch(c);
     /* Its first frames may have come with the request, and one was bad. */
     if ((code = sc_rxgate_bind(lws_get_socket_fd(wsi), c))) {
         sc_conn_fail(c, code);
         return 0;
     }
-    if (srv->stopping) {
+    if (hub->stopping) {
         sc_conn_close(c, 1001);
         return 0;
     }
@@ -707,34 +761,35 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     if (sc_conn_auth_start(c) != 0 ||
         (!c->close_code && conn_route(c) != 0) ||
         (!c->close_code && conn_subscribe_url(c) != 0)) {
-        srv->metrics.errors[SC_ERR_ALLOC]++;
+        hub->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
     }
-    sc_server_redis_status_to(srv, c);
+    /* Nothing else tells a client that connects while Redis is down. */
+    if (hub->redis_down && !c->close_code)
+        conn_send_status(c, 0);
     return 0;
 }
 
 static void conn_closed(struct sc_conn *c)
 {
-    struct sc_server *srv = c->srv;
+    struct sc_hub *hub = c->hub;
 
     if (!c->established)
         return;
     sc_rxgate_unbind(lws_get_socket_fd(c->wsi), c);
     while (c->nsubs)
-        sc_registry_unsubscribe(&srv->reg, c->subs[--c->nsubs]);
-    if (srv->cluster)
-        sc_route_forget(srv->cluster, c);
+        sc_registry_unsubscribe(&hub->reg, c->subs[--c->nsubs]);
+    if (hub->ops->forget)
+        hub->ops->forget(hub, c);
     conn_unschedule_flush(c);
     sc_conn_auth_end(c);
     free(c->key);
     free(c->subs);
     free(c->rx);
     sc_queue_clear(&c->q);
-    sc_sweep_remove(c);
+    sc_keepalive_remove(&hub->ka, &c->ka);
     c->established = 0;
-    srv->nconns--;
-    sc_redis_kick(srv->redis);
+    hub->nconns--;
 }
 
 void sc_conn_send_missed(struct sc_conn *c)
@@ -753,12 +808,12 @@ void sc_conn_send_missed(struct sc_conn *c)
     }
     sc_buf_append_str(&b, "],\"reason\":\"redis_reconnect\"}");
     if (!(m = sc_msg_finish(&b))) {
-        c->srv->metrics.errors[SC_ERR_ALLOC]++;
+        c->hub->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
         return;
     }
     if (sc_conn_send(c, m) == 0)
-        c->srv->metrics.missed_events++;
+        c->hub->metrics.missed_events++;
     sc_msg_unref(m);
 }
 
@@ -792,7 +847,7 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return conn_peer_close(c, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
-        sc_sweep_touch(c, uv_now(c->srv->loop));
+        conn_touch(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return conn_writeable(c);
@@ -802,7 +857,7 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* The upgrade is offered to the protocol it would bind to. A
          * refusal is an HTTP answer: a new request may follow. */
-        int rc = sc_http_confirm_upgrade(wsi, in);
+        int rc = sc_hub_of(wsi)->ops->confirm_upgrade(wsi, in);
         if (rc)
             sc_rxgate_http(lws_get_socket_fd(wsi));
         return rc;

@@ -10,18 +10,15 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "sc_hub.h"
+#include "sc_keepalive.h"
 #include "sc_queue.h"
 #include "sc_registry.h"
-#include "sc_server.h"
-
-enum { SC_LIST_NONE = 0, SC_LIST_ACTIVE, SC_LIST_PINGED };
 
 struct sc_conn {
     struct lws *wsi;
-    struct sc_server *srv;
-    struct sc_conn *lprev, *lnext; /* on srv->active or srv->pinged */
-    uint32_t stamp_ms;             /* last traffic, or when pinged (wraps) */
-    uint8_t list;                  /* SC_LIST_*: which of the two */
+    struct sc_hub *hub;
+    struct sc_ka_entry ka;         /* on hub->ka's lists unless closing */
     struct sc_queue q;
     struct sc_sub **subs;
     uint32_t nsubs, capsubs;
@@ -30,7 +27,7 @@ struct sc_conn {
     char *key;                     /* shard key (cluster mode only) */
     struct sc_conn_auth *auth;     /* identity; NULL when auth is off */
     uint32_t move_idx;             /* 1 + index in the move queue, or 0 */
-    uint32_t flush_idx;            /* 1 + index in srv->flush, or 0 */
+    uint32_t flush_idx;            /* 1 + index in hub->flush, or 0 */
     uint32_t rl_tokens;            /* request budget, thousandths */
     uint32_t rl_ms;                /* when it was last refilled */
     uint16_t close_code;           /* nonzero: close at next writeable */
@@ -59,7 +56,7 @@ void sc_conn_close(struct sc_conn *c, uint16_t code);
 void sc_conn_fail(struct sc_conn *c, uint16_t code);
 
 /* Flush every connection that got frames this loop iteration. */
-void sc_conn_flush_pending(struct sc_server *srv);
+void sc_conn_flush_pending(struct sc_hub *hub);
 
 /* Close with code once everything already queued is sent: for a last
  * event (redirect, move) that must reach the client before the close. */
@@ -84,49 +81,30 @@ const struct sc_jwt_claims *sc_conn_auth_claims(const struct sc_conn *c);
 const char *sc_conn_auth_subject(const struct sc_conn *c);
 void sc_conn_auth_end(struct sc_conn *c);
 /* Close connections whose token expired or that never authenticated. */
-void sc_conn_auth_sweep(struct sc_server *srv);
+void sc_conn_auth_sweep(struct sc_hub *hub);
 
-/* Verify a token, as sc_auth_verify(), and count it in
- * shardcast_token_verifications_total: every verification goes through
- * here, so the count shows each token is verified once per connection. */
-int sc_conn_auth_verify(struct sc_server *srv, const char *token, size_t len,
-                        struct sc_jwt_claims **out, const char **code);
+/* The connection whose keep-alive entry is linked by l (iterating the
+ * hub's keep-alive lists, which hold every connection not closing). */
+static inline struct sc_conn *sc_conn_of(struct sc_link *l)
+{
+    return sc_container_of(sc_container_of(l, struct sc_ka_entry, link), struct sc_conn, ka);
+}
 
-/* The upgrade of wsi was admitted with these verified claims (NULL: no
- * token). The connection wsi becomes takes them at ESTABLISHED, which
- * lws runs within the same call as the upgrade check, instead of
- * verifying the token a second time. Takes ownership of claims; a
- * handover nobody took is freed by the next one or at cleanup. */
-void sc_conn_auth_handover(struct sc_server *srv, struct lws *wsi,
-                           struct sc_jwt_claims *claims);
+/* Keep-alive callbacks (sc_keepalive_init's ping and dead, data = hub):
+ * send a ping; close with 4101 after no answer. */
+void sc_conn_ping_due(struct sc_ka_entry *e, void *hub);
+void sc_conn_ping_timeout(struct sc_ka_entry *e, void *hub);
 
-/* May a client with these claims (NULL: anonymous) subscribe to name?
- * SC_PERR_NONE, or SC_PERR_FORBIDDEN with the reason in msg when its
- * permissions do not allow it (auth on; budget as sc_auth_may_read) or
- * when it is reserved for the node: names under "<cluster-prefix>:" and
- * SC_REDIS_PROBE_PREFIX, and patterns that could match one of them. The
- * same check at the upgrade (?channels=) and for subscribe requests. */
-int sc_conn_may_subscribe(struct sc_server *srv, const struct sc_jwt_claims *claims,
-                          const char *name, size_t len, uint64_t *budget, char *msg,
-                          size_t msglen);
+/* Queue a shared frame m to every connection not closing (m keeps the
+ * caller's reference). Returns how many took it. */
+size_t sc_conn_broadcast(struct sc_hub *hub, struct sc_msg *m);
 
-/* Room for one URL argument: lws keeps a request's whole head in a
- * 4096-byte buffer (max_http_header_data), so none is longer. */
-#define SC_URL_ARG_MAX 8192
+/* The status event (docs/protocol.md, "Redis status"): Redis is up (1)
+ * or down (0). NULL on allocation failure (counted and logged). */
+struct sc_msg *sc_conn_status_frame(struct sc_hub *hub, int up);
 
-/* ?channels= of wsi (an upgrade being checked, or a connection just
- * established), read into buf[0..buflen) and split and checked by
- * sc_channel_list_parse(); absent means no names. Returns as that does:
- * free *names after use, and keep buf while they are used. */
-int sc_conn_url_channels(struct lws *wsi, const struct sc_proto_limits *lim, char *buf,
-                         size_t buflen, struct sc_name **names, size_t *count, char *msg,
-                         size_t msglen);
-
-/* Keep-alive (sc_sweep.c): note traffic from c (nothing once c is
- * closing: a closing connection is never on a keep-alive list again), take
- * c off its list, and run one sweep. */
-void sc_sweep_touch(struct sc_conn *c, uint64_t now_ms);
-void sc_sweep_remove(struct sc_conn *c);
-void sc_sweep_run(struct sc_server *srv, uint64_t now_ms);
+/* The WebSocket protocol's lws callback. */
+int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                     void *in, size_t len);
 
 #endif

@@ -10,14 +10,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "sc_http.h"
+
+#include "sc_access.h"
 #include "sc_acl.h"
-#include "sc_cluster.h"
-#include "sc_conn.h"
 #include "sc_handshake.h"
+#include "sc_hub.h"
 #include "sc_json.h"
 #include "sc_log.h"
 #include "sc_names.h"
-#include "sc_redis.h"
 #include "sc_rxgate.h"
 
 /* Room for any one query parameter: lws keeps at most this many bytes of
@@ -26,11 +27,6 @@
  * looking at the first parameter that does not fit. */
 #define QUERY_ARG_MAX 4096
 
-
-static struct sc_server *server_of(struct lws *wsi)
-{
-    return lws_context_user(lws_get_context(wsi));
-}
 
 /* The status line. lws would write the request's HTTP version, which it
  * records only for requests that are not upgrades (so "HTTP/1.0" there),
@@ -86,48 +82,39 @@ static int http_text(struct lws *wsi, unsigned status, const char *text)
     return http_respond(wsi, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-static const char *redis_state_name(const struct sc_server *srv)
+static int http_healthz(struct lws *wsi, struct sc_hub *hub)
 {
-    switch (sc_redis_state(srv->redis)) {
-    case SC_REDIS_UP: return "up";
-    case SC_REDIS_CONNECTING: return "connecting";
-    case SC_REDIS_DOWN: return "down";
-    default: return "closed";
-    }
-}
-
-static int http_healthz(struct lws *wsi, struct sc_server *srv)
-{
-    struct sc_metrics_gauges g;
+    struct sc_hub_status st;
     struct sc_buf b;
-    int ok = sc_server_healthy(srv), rc;
+    int rc;
 
-    sc_server_gauges(srv, &g);
+    hub->ops->status(hub, &st);
     sc_buf_init(&b);
     sc_buf_printf(&b,
                   "{\"status\":\"%s\",\"redis\":\"%s\",\"connections\":%llu,"
                   "\"subscriptions\":%llu,\"channels\":%llu,\"patterns\":%llu,"
                   "\"uptime_s\":%.0f}\n",
-                  srv->stopping ? "stopping" : ok ? "ok" : "degraded",
-                  redis_state_name(srv), (unsigned long long)g.connections,
-                  (unsigned long long)g.subscriptions, (unsigned long long)g.channels,
-                  (unsigned long long)g.patterns, g.uptime_s);
+                  hub->stopping ? "stopping" : st.healthy ? "ok" : "degraded", st.redis,
+                  (unsigned long long)st.gauges.connections,
+                  (unsigned long long)st.gauges.subscriptions,
+                  (unsigned long long)st.gauges.channels,
+                  (unsigned long long)st.gauges.patterns, st.gauges.uptime_s);
     rc = sc_buf_failed(&b) ? 1
-                           : http_respond(wsi, ok ? 200 : 503, "application/json",
+                           : http_respond(wsi, st.healthy ? 200 : 503, "application/json",
                                           b.data, b.len);
     sc_buf_free(&b);
     return rc;
 }
 
-static int http_metrics(struct lws *wsi, struct sc_server *srv)
+static int http_metrics(struct lws *wsi, struct sc_hub *hub)
 {
-    struct sc_metrics_gauges g;
+    struct sc_hub_status st;
     struct sc_buf b;
     int rc;
 
-    sc_server_gauges(srv, &g);
+    hub->ops->status(hub, &st);
     sc_buf_init(&b);
-    sc_metrics_render(&srv->metrics, &g, &b);
+    sc_metrics_render(&hub->metrics, &st.gauges, &b);
     rc = sc_buf_failed(&b) ? 1
                            : http_respond(wsi, 200, "text/plain; version=0.0.4",
                                           b.data, b.len);
@@ -145,7 +132,7 @@ static int http_json_body(struct lws *wsi, unsigned status, struct sc_buf *b)
 
 /* GET /route?key=K: the shard that owns K. 404 on a standalone node or
  * while no shard is in the map; 400 for a bad key. */
-static int http_route(struct lws *wsi, struct sc_server *srv)
+static int http_route(struct lws *wsi, struct sc_hub *hub)
 {
     char buf[QUERY_ARG_MAX];
     const char *k = lws_get_urlarg_by_name(wsi, "key=", buf, sizeof(buf));
@@ -153,11 +140,11 @@ static int http_route(struct lws *wsi, struct sc_server *srv)
     int rc;
 
     sc_buf_init(&b);
-    if (!srv->cluster) {
+    if (!hub->ops->route_json) {
         sc_buf_append_str(&b, "{\"error\":\"not_clustered\"}\n");
         return http_json_body(wsi, 404, &b);
     }
-    rc = k ? sc_route_json(srv->cluster, k, strlen(k), &b) : -EINVAL;
+    rc = k ? hub->ops->route_json(hub, k, strlen(k), &b) : -EINVAL;
     if (rc == -EINVAL)
         sc_buf_append_str(&b, "{\"error\":\"bad_key\"}\n");
     else if (rc == -ENOENT)
@@ -165,16 +152,16 @@ static int http_route(struct lws *wsi, struct sc_server *srv)
     return http_json_body(wsi, rc == 0 ? 200 : rc == -EINVAL ? 400 : 404, &b);
 }
 
-static int http_shards(struct lws *wsi, struct sc_server *srv)
+static int http_shards(struct lws *wsi, struct sc_hub *hub)
 {
     struct sc_buf b;
 
     sc_buf_init(&b);
-    if (!srv->cluster) {
+    if (!hub->ops->shards_json) {
         sc_buf_append_str(&b, "{\"error\":\"not_clustered\"}\n");
         return http_json_body(wsi, 404, &b);
     }
-    sc_route_shards_json(srv->cluster, &b);
+    hub->ops->shards_json(hub, &b);
     return http_json_body(wsi, 200, &b);
 }
 
@@ -197,7 +184,7 @@ static int http_close_with(struct lws *wsi, unsigned status, const char *why)
 static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
                           enum sc_err_kind kind)
 {
-    server_of(wsi)->metrics.errors[kind]++;
+    sc_hub_of(wsi)->metrics.errors[kind]++;
     return http_close_with(wsi, status, why);
 }
 
@@ -264,25 +251,25 @@ static const char *upgrade_origin(struct lws *wsi, char *buf, size_t len)
 /* ?token=: verified here so a bad token is refused with 401 before the
  * upgrade. In required mode a connection may come without one and send
  * {"op":"auth"} first; ?channels= then needs the token in the URL. */
-static int upgrade_check_token(struct lws *wsi, struct sc_server *srv,
+static int upgrade_check_token(struct lws *wsi, struct sc_hub *hub,
                                struct sc_jwt_claims **claims, char *msg, size_t msglen)
 {
     char buf[SC_JWT_MAX_TOKEN + 1];
     const char *tok, *code;
 
     *claims = NULL;
-    if (srv->auth.mode == SC_AUTH_OFF)
+    if (hub->auth.mode == SC_AUTH_OFF)
         return 0;
     tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf));
     if (!tok) {
-        if (srv->auth.mode == SC_AUTH_REQUIRED &&
+        if (hub->auth.mode == SC_AUTH_REQUIRED &&
             lws_get_urlarg_by_name(wsi, "channels=", buf, sizeof(buf))) {
             snprintf(msg, msglen, "unauthorized: ?channels= needs ?token= in --auth required\n");
             return -EACCES;
         }
         return 0;
     }
-    if (sc_conn_auth_verify(srv, tok, strlen(tok), claims, &code) < 0) {
+    if (sc_access_verify(hub, tok, strlen(tok), claims, &code) < 0) {
         snprintf(msg, msglen, "unauthorized: %s\n", code);
         return -EACCES;
     }
@@ -290,11 +277,11 @@ static int upgrade_check_token(struct lws *wsi, struct sc_server *srv,
 }
 
 /* ?channels= split and checked exactly as the connection will subscribe
- * it (sc_conn_url_channels, sc_conn_may_subscribe), so a list that would
+ * it (sc_access_url_channels, sc_access_may_subscribe), so a list that would
  * fail fails the handshake instead. Returns 0, -EACCES (403: forbidden or
  * reserved), -ENOMEM, or -1 (400: bad_channel, too_many_channels), with
  * the reason in msg. */
-static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
+static int upgrade_check_channels(struct lws *wsi, struct sc_hub *hub,
                                   const struct sc_jwt_claims *claims, char *msg,
                                   size_t msglen)
 {
@@ -302,11 +289,11 @@ static int upgrade_check_channels(struct lws *wsi, struct sc_server *srv,
     struct sc_name *names;
     size_t count;
     uint64_t budget = SC_GLOB_MAX_WORK;
-    int rc = sc_conn_url_channels(wsi, &srv->limits, buf, sizeof(buf), &names, &count, why,
+    int rc = sc_access_url_channels(wsi, &hub->limits, buf, sizeof(buf), &names, &count, why,
                                   sizeof(why));
 
     for (size_t i = 0; rc == SC_PERR_NONE && i < count; i++)
-        rc = sc_conn_may_subscribe(srv, claims, names[i].p, names[i].len, &budget, why,
+        rc = sc_access_may_subscribe(hub, claims, names[i].p, names[i].len, &budget, why,
                                    sizeof(why));
     free(names);
     if (rc == SC_PERR_NONE)
@@ -330,7 +317,7 @@ static int upgrade_check_key(struct lws *wsi)
 
 int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
 {
-    struct sc_server *srv = server_of(wsi);
+    struct sc_hub *hub = sc_hub_of(wsi);
     char uri[64], msg[300], origin[256];
     struct sc_jwt_claims *claims = NULL;
     const char *why;
@@ -342,20 +329,20 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
         return upgrade_refuse(wsi, 404, "WebSocket endpoint is /ws\n",
                               SC_ERR_REJECTED_REQUEST);
-    if (srv->stopping || srv->nconns >= srv->max_conns)
+    if (hub->stopping || hub->nconns >= hub->max_conns)
         return upgrade_refuse(wsi, 503, "node is at its connection limit\n",
                               SC_ERR_REJECTED_FULL);
     if (upgrade_check_key(wsi) < 0)
         return upgrade_refuse(wsi, 400, "bad_key: 1-128 printable ASCII bytes\n",
                               SC_ERR_REJECTED_REQUEST);
-    if (!sc_auth_origin_ok(&srv->auth, upgrade_origin(wsi, origin, sizeof(origin))))
+    if (!sc_auth_origin_ok(&hub->auth, upgrade_origin(wsi, origin, sizeof(origin))))
         return upgrade_refuse(wsi, 403, "origin not allowed\n", SC_ERR_ORIGIN);
-    if ((rc = upgrade_check_token(wsi, srv, &claims, msg, sizeof(msg))) < 0)
+    if ((rc = upgrade_check_token(wsi, hub, &claims, msg, sizeof(msg))) < 0)
         return upgrade_refuse(wsi, 401, msg, SC_ERR_UNAUTHORIZED);
-    rc = upgrade_check_channels(wsi, srv, claims, msg, sizeof(msg));
+    rc = upgrade_check_channels(wsi, hub, claims, msg, sizeof(msg));
     if (rc == 0) {
         /* ESTABLISHED follows within this call: it takes the claims. */
-        sc_conn_auth_handover(srv, wsi, claims);
+        sc_access_handover(hub, wsi, claims);
         return 0;
     }
     sc_auth_claims_free(claims);
@@ -409,22 +396,22 @@ static int file_in_root(const char *root, const char *path, char *out)
  * inside the root (symlinks followed), else 404. The lws file mount is not
  * used: in this lws a missing file there leaves the request hanging until
  * the timeout instead of answering 404. */
-static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
+static int http_file(struct lws *wsi, struct sc_hub *hub, const char *uri)
 {
-    char path[sizeof(srv->web_root) + 128], real[PATH_MAX];
+    char path[sizeof(hub->web_root) + 128], real[PATH_MAX];
     int n;
 
     if (!strcmp(uri, "/"))
         uri = "/index.html";
-    if (!srv->web_root[0] || strlen(uri) > 100 || strstr(uri, ".."))
+    if (!hub->web_root[0] || strlen(uri) > 100 || strstr(uri, ".."))
         return http_text(wsi, 404, "not found\n");
     for (const char *p = uri; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("-_./", *p))
             return http_text(wsi, 404, "not found\n");
-    snprintf(path, sizeof(path), "%s%s", srv->web_root, uri);
+    snprintf(path, sizeof(path), "%s%s", hub->web_root, uri);
     /* Served by its resolved name, so a link swapped after the check is
      * not followed out of the root. */
-    if (file_in_root(srv->web_root, path, real) < 0)
+    if (file_in_root(hub->web_root, path, real) < 0)
         return http_text(wsi, 404, "not found\n");
     n = lws_serve_http_file(wsi, real, mime_of(real), NULL, 0);
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
@@ -437,21 +424,21 @@ static int http_file(struct lws *wsi, struct sc_server *srv, const char *uri)
  * next accept() does not fail with EMFILE, which lws 4.1 retries at once,
  * forever, with the listener still readable. Below it, the read hook
  * (sc_rxgate.c) starts checking what the socket sends. */
-static int http_filter_fd(struct sc_server *srv, int fd)
+static int http_filter_fd(struct sc_hub *hub, int fd)
 {
     char full[256];
     size_t n;
 
-    if (fd < srv->fd_ceiling) {
+    if (fd < hub->fd_ceiling) {
         if (sc_rxgate_accept(fd) == 0)
             return 0;
-        srv->metrics.errors[SC_ERR_ALLOC]++;
+        hub->metrics.errors[SC_ERR_ALLOC]++;
         return 1;
     }
     /* Best effort: the socket is new, its send buffer empty. */
     n = sc_hs_response(full, sizeof(full), 503, "node is at its connection limit\n");
     (void)!send(fd, full, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-    srv->metrics.errors[SC_ERR_REJECTED_FULL]++;
+    hub->metrics.errors[SC_ERR_REJECTED_FULL]++;
     return 1;
 }
 
@@ -464,7 +451,7 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     (void)len;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return http_filter_fd(server_of(wsi), (int)(intptr_t)in);
+        return http_filter_fd(sc_hub_of(wsi), (int)(intptr_t)in);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         if (sc_http_confirm_upgrade(wsi, in) == 0)
             return 0;
@@ -478,16 +465,16 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
             return http_text(wsi, 405, "GET only\n");
         if (!strcmp(uri, "/healthz"))
-            return http_healthz(wsi, server_of(wsi));
+            return http_healthz(wsi, sc_hub_of(wsi));
         if (!strcmp(uri, "/metrics"))
-            return http_metrics(wsi, server_of(wsi));
+            return http_metrics(wsi, sc_hub_of(wsi));
         if (!strcmp(uri, "/route"))
-            return http_route(wsi, server_of(wsi));
+            return http_route(wsi, sc_hub_of(wsi));
         if (!strcmp(uri, "/shards"))
-            return http_shards(wsi, server_of(wsi));
+            return http_shards(wsi, sc_hub_of(wsi));
         if (!strcmp(uri, "/ws"))
             return http_close_with(wsi, 426, "connect with a WebSocket client\n");
-        return http_file(wsi, server_of(wsi), uri);
+        return http_file(wsi, sc_hub_of(wsi), uri);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }

@@ -126,29 +126,17 @@ static void dirty_add(struct sc_registry *reg, struct sc_channel *ch)
     if (ch->dirty)
         return;
     ch->dirty = 1;
-    ch->dnext = NULL;
-    ch->dprev = reg->dirty_tail;
-    if (reg->dirty_tail)
-        reg->dirty_tail->dnext = ch;
-    else
-        reg->dirty_head = ch;
-    reg->dirty_tail = ch;
+    sc_list_append(&reg->dirty, &ch->dlink);
+    if (reg->on_dirty)
+        reg->on_dirty(reg->dirty_data);
 }
 
 static void dirty_remove(struct sc_registry *reg, struct sc_channel *ch)
 {
     if (!ch->dirty)
         return;
-    if (ch->dprev)
-        ch->dprev->dnext = ch->dnext;
-    else
-        reg->dirty_head = ch->dnext;
-    if (ch->dnext)
-        ch->dnext->dprev = ch->dprev;
-    else
-        reg->dirty_tail = ch->dprev;
+    sc_list_unlink(&reg->dirty, &ch->dlink);
     ch->dirty = 0;
-    ch->dprev = ch->dnext = NULL;
 }
 
 /* Bring an entry's bookkeeping in line after any change: queue a command if
@@ -156,7 +144,7 @@ static void dirty_remove(struct sc_registry *reg, struct sc_channel *ch)
  * longer has it. A command in flight defers all of this to its reply. */
 static void channel_settle(struct sc_registry *reg, struct sc_channel *ch)
 {
-    int want = ch->nsubs > 0;
+    int want = ch->subs.count > 0;
 
     if (ch->inflight)
         return;
@@ -184,12 +172,7 @@ struct sc_sub *sc_registry_subscribe(struct sc_registry *reg,
     }
     sub->ch = ch;
     sub->conn = conn;
-    sub->prev = NULL;
-    sub->next = ch->subs;
-    if (ch->subs)
-        ch->subs->prev = sub;
-    ch->subs = sub;
-    ch->nsubs++;
+    sc_list_prepend(&ch->subs, &sub->link);
     reg->nsubs++;
     channel_settle(reg, ch);
     return sub;
@@ -199,13 +182,7 @@ void sc_registry_unsubscribe(struct sc_registry *reg, struct sc_sub *sub)
 {
     struct sc_channel *ch = sub->ch;
 
-    if (sub->prev)
-        sub->prev->next = sub->next;
-    else
-        ch->subs = sub->next;
-    if (sub->next)
-        sub->next->prev = sub->prev;
-    ch->nsubs--;
+    sc_list_unlink(&ch->subs, &sub->link);
     reg->nsubs--;
     free(sub);
     channel_settle(reg, ch);
@@ -214,14 +191,15 @@ void sc_registry_unsubscribe(struct sc_registry *reg, struct sc_sub *sub)
 struct sc_channel *sc_registry_take_dirty(struct sc_registry *reg,
                                           enum sc_upstream_op *op)
 {
-    struct sc_channel *ch = reg->dirty_head;
+    struct sc_channel *ch;
 
-    if (!ch)
+    if (!reg->dirty.head)
         return NULL;
+    ch = sc_container_of(reg->dirty.head, struct sc_channel, dlink);
     dirty_remove(reg, ch);
     ch->inflight = 1;
     reg->ninflight++;
-    *op = ch->nsubs > 0 ? SC_UP_SUBSCRIBE : SC_UP_UNSUBSCRIBE;
+    *op = ch->subs.count > 0 ? SC_UP_SUBSCRIBE : SC_UP_UNSUBSCRIBE;
     return ch;
 }
 
@@ -242,7 +220,7 @@ void sc_registry_confirm(struct sc_registry *reg, const char *name,
 
 void sc_registry_upstream_lost(struct sc_registry *reg)
 {
-    reg->dirty_head = reg->dirty_tail = NULL;
+    sc_list_init(&reg->dirty);
     reg->ninflight = 0;
     for (size_t i = 0; i < reg->nbuckets; i++) {
         struct sc_channel *ch = reg->buckets[i], *next;

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sc_list.h"
+
 struct sc_conn;
 struct sc_channel;
 
@@ -26,14 +28,13 @@ struct sc_channel;
 struct sc_sub {
     struct sc_channel *ch;
     struct sc_conn *conn;
-    struct sc_sub *prev, *next; /* in the channel's list */
+    struct sc_link link; /* in the channel's list */
 };
 
 struct sc_channel {
     struct sc_channel *hnext;         /* hash chain */
-    struct sc_channel *dprev, *dnext; /* dirty list */
-    struct sc_sub *subs;
-    uint32_t nsubs;
+    struct sc_link dlink;             /* on the dirty list */
+    struct sc_list subs;              /* of struct sc_sub; count: subscribers */
     /* Scratch for one caller within one call, 0 between calls and never
      * read by the registry: sc_conn keeps 1 + the index of a connection's
      * own subscription here while it changes that connection's set, so
@@ -55,9 +56,24 @@ struct sc_registry {
     size_t npatterns;      /* entries that are patterns */
     size_t nsubs;          /* subscriptions over all entries */
     size_t ninflight;
-    struct sc_channel *dirty_head, *dirty_tail;
+    struct sc_list dirty;  /* entries whose Redis state must change */
     uint64_t seed;
+    /* Called when the dirty list gains an entry, so the Pub/Sub client
+     * can send the commands this iteration; NULL for none. */
+    void (*on_dirty)(void *data);
+    void *dirty_data;
 };
+
+/* The first subscription to ch, and the one after s; NULL at the end. */
+static inline struct sc_sub *sc_sub_first(const struct sc_channel *ch)
+{
+    return ch->subs.head ? sc_container_of(ch->subs.head, struct sc_sub, link) : NULL;
+}
+
+static inline struct sc_sub *sc_sub_next(const struct sc_sub *s)
+{
+    return s->link.next ? sc_container_of(s->link.next, struct sc_sub, link) : NULL;
+}
 
 /* Returns 0 or -ENOMEM. */
 int sc_registry_init(struct sc_registry *reg);
@@ -99,7 +115,7 @@ void sc_registry_upstream_lost(struct sc_registry *reg);
 /* 1 when Redis holds exactly what the subscribers want. */
 static inline int sc_registry_synced(const struct sc_registry *reg)
 {
-    return reg->ninflight == 0 && reg->dirty_head == NULL;
+    return reg->ninflight == 0 && reg->dirty.count == 0;
 }
 
 #endif

@@ -18,10 +18,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "sc_conn.h"
 #include "sc_handshake.h"
+#include "sc_hub.h"
 #include "sc_log.h"
-#include "sc_server.h"
 #include "sc_wsrx.h"
 
 /* Reads of a failed connection's bytes per call; with level-triggered
@@ -30,7 +29,7 @@
 #define DRAIN_ROUNDS 16
 
 struct slot {
-    struct sc_conn *conn; /* from LWS_CALLBACK_ESTABLISHED to CLOSED */
+    void *conn;           /* from LWS_CALLBACK_ESTABLISHED to CLOSED */
     struct sc_wsrx rx;
     struct sc_hs_scan hs; /* what lws would refuse with an HTML 403 */
     uint8_t used;         /* a socket lws accepted */
@@ -40,7 +39,8 @@ typedef ssize_t (*recv_fn)(int, void *, size_t, int);
 typedef int (*ssl_read_fn)(SSL *, void *, int);
 
 static struct {
-    struct sc_server *srv; /* NULL: nothing is checked */
+    struct sc_hub *hub; /* NULL: nothing is checked */
+    void (*fail)(void *conn, uint16_t code);
     struct slot *slots;    /* indexed by fd */
     size_t cap;
 } gate;
@@ -73,13 +73,14 @@ static ssl_read_fn real_ssl_read(void)
     return real_ssl_read_fn;
 }
 
-int sc_rxgate_start(struct sc_server *srv)
+int sc_rxgate_start(struct sc_hub *hub, void (*fail)(void *conn, uint16_t code))
 {
     if (!real_recv() || !real_ssl_read()) {
         SC_LOG(SC_LOG_ERROR, "cannot find recv/SSL_read behind the read hook: %s", dlerror());
         return -ENOSYS;
     }
-    gate.srv = srv;
+    gate.hub = hub;
+    gate.fail = fail;
     return 0;
 }
 
@@ -91,14 +92,14 @@ void sc_rxgate_stop(void)
 
 static struct slot *slot_of(int fd)
 {
-    if (!gate.srv || fd < 0 || (size_t)fd >= gate.cap || !gate.slots[fd].used)
+    if (!gate.hub || fd < 0 || (size_t)fd >= gate.cap || !gate.slots[fd].used)
         return NULL;
     return &gate.slots[fd];
 }
 
 int sc_rxgate_accept(int fd)
 {
-    if (fd < 0 || !gate.srv)
+    if (fd < 0 || !gate.hub)
         return 0;
     if ((size_t)fd >= gate.cap) {
         /* fds are handed out lowest first: the table follows the number
@@ -120,7 +121,7 @@ int sc_rxgate_accept(int fd)
     return 0;
 }
 
-uint16_t sc_rxgate_bind(int fd, struct sc_conn *c)
+uint16_t sc_rxgate_bind(int fd, void *c)
 {
     struct slot *s = slot_of(fd);
 
@@ -132,13 +133,13 @@ uint16_t sc_rxgate_bind(int fd, struct sc_conn *c)
         if (s->rx.mode == SC_WSRX_FAILED) {
             SC_LOG(SC_LOG_DEBUG, "fd %d: upgraded where the read checker saw no "
                    "upgrade: failing it", fd);
-            gate.srv->metrics.errors[SC_ERR_PROTOCOL]++;
+            gate.hub->metrics.errors[SC_ERR_PROTOCOL]++;
         }
     }
     return s->rx.mode == SC_WSRX_FAILED ? s->rx.code : 0;
 }
 
-void sc_rxgate_unbind(int fd, const struct sc_conn *c)
+void sc_rxgate_unbind(int fd, const void *c)
 {
     struct slot *s = slot_of(fd);
 
@@ -172,7 +173,7 @@ static void answer_http(int fd, SSL *ssl, unsigned status, const char *why)
     char buf[512];
     size_t n = sc_hs_response(buf, sizeof(buf), status, why);
 
-    gate.srv->metrics.errors[SC_ERR_REJECTED_REQUEST]++;
+    gate.hub->metrics.errors[SC_ERR_REJECTED_REQUEST]++;
     SC_LOG(SC_LOG_DEBUG, "fd %d: request refused (%u): %s", fd, status, why);
     /* Best effort: nothing else was written on this connection yet. */
     if (ssl) {
@@ -195,9 +196,9 @@ static void answer(struct slot *s, int fd, SSL *ssl, int code)
                     : "bad_request: a header line without a colon\n");
         return;
     }
-    gate.srv->metrics.errors[code == 1009 ? SC_ERR_MESSAGE_TOO_BIG : SC_ERR_PROTOCOL]++;
+    gate.hub->metrics.errors[code == 1009 ? SC_ERR_MESSAGE_TOO_BIG : SC_ERR_PROTOCOL]++;
     if (s->conn)
-        sc_conn_fail(s->conn, (uint16_t)code);
+        gate.fail(s->conn, (uint16_t)code);
 }
 
 /* n bytes just read: returns how many lws may have (the others are
@@ -216,7 +217,7 @@ static size_t check(struct slot *s, int fd, SSL *ssl, const void *buf, size_t n)
         sc_wsrx_fail(&s->rx, (uint16_t)sc_hs_verdict_status(hv));
         return 0;
     }
-    v = sc_wsrx_feed(&s->rx, (uint32_t)gate.srv->cfg->max_message_size, buf, n, &ok);
+    v = sc_wsrx_feed(&s->rx, (uint32_t)gate.hub->cfg->max_message_size, buf, n, &ok);
     if (v == SC_WSRX_OK)
         return n;
     if (v != SC_WSRX_END)
@@ -280,7 +281,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 /* Called by lws (tls/openssl) for every read of a TLS connection. */
 int SSL_read(SSL *ssl, void *buf, int num)
 {
-    int fd = gate.srv ? SSL_get_fd(ssl) : -1;
+    int fd = gate.hub ? SSL_get_fd(ssl) : -1;
     struct slot *s = slot_of(fd);
     size_t ok;
     int n;

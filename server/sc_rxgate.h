@@ -14,19 +14,18 @@
  * reads it) until the client closes, or the close timeout.
  *
  * A failure is answered by the node: HTTP 400/431 written at once; a close
- * frame with the code (sc_conn_fail), then the end of our side of the TCP
+ * frame with the code (the fail callback: sc_conn_fail), then the end of our side of the TCP
  * connection (RFC 6455 7.1.7). One thread (the loop's) uses all of this. */
 #ifndef SC_RXGATE_H
 #define SC_RXGATE_H
 
 #include <stdint.h>
 
-struct sc_server;
-struct sc_conn;
+struct sc_hub;
 
-/* Check the clients of srv from now on (before lws listens). Returns 0 or
+/* Check the clients of hub from now on (before lws listens). Returns 0 or
  * -ENOSYS when the real recv/SSL_read cannot be found. */
-int sc_rxgate_start(struct sc_server *srv);
+int sc_rxgate_start(struct sc_hub *hub, void (*fail)(void *conn, uint16_t code));
 
 /* Stop checking and free the table (after lws is gone). */
 void sc_rxgate_stop(void);
@@ -38,12 +37,12 @@ int sc_rxgate_accept(int fd);
 /* The connection on fd was upgraded to c (LWS_CALLBACK_ESTABLISHED).
  * Returns 0, or the close code c must fail with at once: its first frames
  * came with the request and one was bad, or the checker lost track. */
-uint16_t sc_rxgate_bind(int fd, struct sc_conn *c);
+uint16_t sc_rxgate_bind(int fd, void *c);
 
 /* c is closing (LWS_CALLBACK_CLOSED): fd is no longer checked. (A plain
  * HTTP connection keeps its slot until the fd is accepted again: only lws
  * calls recv()/SSL_read() here, and only on sockets it accepted.) */
-void sc_rxgate_unbind(int fd, const struct sc_conn *c);
+void sc_rxgate_unbind(int fd, const void *c);
 
 /* lws answered the request on fd as plain HTTP (also a refused upgrade):
  * another request head may come on it. */

@@ -126,8 +126,8 @@ static void test_subscribe_links_conn_and_entry(void **state)
     assert_ptr_equal(c->ch, ch);
     assert_ptr_equal(a->conn, CONN(1));
     assert_ptr_equal(c->conn, CONN(3));
-    assert_int_equal(ch->nsubs, 3);
-    for (struct sc_sub *s = ch->subs; s; s = s->next) {
+    assert_int_equal(ch->subs.count, 3);
+    for (struct sc_sub *s = sc_sub_first(ch); s; s = sc_sub_next(s)) {
         assert_ptr_equal(s->ch, ch);
         seen[(uintptr_t)s->conn]++;
     }
@@ -135,9 +135,9 @@ static void test_subscribe_links_conn_and_entry(void **state)
     assert_int_equal(seen[2], 1);
     assert_int_equal(seen[3], 1);
     sc_registry_unsubscribe(reg, b);
-    for (struct sc_sub *s = ch->subs; s; s = s->next)
+    for (struct sc_sub *s = sc_sub_first(ch); s; s = sc_sub_next(s))
         assert_ptr_not_equal(s->conn, CONN(2));
-    assert_int_equal(ch->nsubs, 2);
+    assert_int_equal(ch->subs.count, 2);
     sc_registry_unsubscribe(reg, a);
     sc_registry_unsubscribe(reg, c);
 }
@@ -240,12 +240,12 @@ static void test_more_subscribers_issue_no_command(void **state)
 
     assert_nothing_dirty(reg);
     assert_true(sc_registry_synced(reg));
-    assert_int_equal(find(reg, "news")->nsubs, 2);
+    assert_int_equal(find(reg, "news")->subs.count, 2);
     assert_int_equal(reg->nchannels, 1);
     /* Nor does a subscriber leaving while others stay. */
     sc_registry_unsubscribe(reg, a);
     assert_nothing_dirty(reg);
-    assert_int_equal(find(reg, "news")->nsubs, 1);
+    assert_int_equal(find(reg, "news")->subs.count, 1);
     sc_registry_unsubscribe(reg, b);
 }
 
@@ -439,7 +439,7 @@ static void test_upstream_lost_requeues_wanted_and_frees_the_rest(void **state)
     while ((ch = sc_registry_take_dirty(reg, &op))) {
         assert_int_equal(op, SC_UP_SUBSCRIBE);
         assert_int_equal(ch->have, 0);
-        assert_true(ch->nsubs > 0);
+        assert_true(ch->subs.count > 0);
         seen++;
     }
     assert_int_equal(seen, 3);
@@ -489,7 +489,7 @@ static void test_many_subscribers_share_one_entry_and_one_command(void **state)
     assert_nothing_dirty(reg);
     assert_int_equal(reg->nchannels, 1);
     assert_int_equal(reg->nsubs, N);
-    assert_int_equal(find(reg, "hot")->nsubs, N);
+    assert_int_equal(find(reg, "hot")->subs.count, N);
     confirm(reg, "hot", 1);
     for (size_t i = N - 1; i > 0; i--) { /* shuffle */
         size_t j = rng() % (i + 1);
@@ -500,8 +500,8 @@ static void test_many_subscribers_share_one_entry_and_one_command(void **state)
     for (size_t i = 0; i + 1 < N; i++)
         sc_registry_unsubscribe(reg, subs[i]);
     assert_nothing_dirty(reg);
-    assert_int_equal(find(reg, "hot")->nsubs, 1);
-    assert_ptr_equal(find(reg, "hot")->subs, subs[N - 1]);
+    assert_int_equal(find(reg, "hot")->subs.count, 1);
+    assert_ptr_equal(sc_sub_first(find(reg, "hot")), subs[N - 1]);
     sc_registry_unsubscribe(reg, subs[N - 1]);
     take_expect(reg, "hot", SC_UP_UNSUBSCRIBE);
     assert_nothing_dirty(reg);
@@ -646,7 +646,7 @@ static void test_random_operations_match_model(void **state)
                 fail_msg("step %d: stale entry %s", step, names[n]);
             nch++;
             npat += ch->pattern;
-            assert_int_equal(ch->nsubs, want[n]);
+            assert_int_equal(ch->subs.count, want[n]);
             assert_int_equal(ch->inflight, inflight[n]);
             if (!inflight[n])
                 assert_int_equal(ch->have, redis_has[n]);
@@ -671,7 +671,7 @@ static void test_destroy_frees_entries_awaiting_redis(void **state)
     struct sc_sub *a = sub_synced(reg, 1, "a"), *b = sub_synced(reg, 1, "b");
 
     sub(reg, 1, "c");
-    sc_registry_unsubscribe(reg, find(reg, "c")->subs);
+    sc_registry_unsubscribe(reg, sc_sub_first(find(reg, "c")));
     sc_registry_unsubscribe(reg, a);
     sc_registry_unsubscribe(reg, b);
     take_expect(reg, "a", SC_UP_UNSUBSCRIBE);
