@@ -122,6 +122,13 @@ void sc_usage_pub(FILE *f)
 		"Options:\n"
 		"  -r, --redis URL   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n"
 		"                    (default redis://127.0.0.1:6379)\n"
+		"      --redis-password-file FILE\n"
+		"                    the Redis password from FILE (one trailing "
+		"newline\n"
+		"                    dropped), where ps cannot see it; the URL "
+		"then holds\n"
+		"                    none: redis://HOST[:PORT], or "
+		"redis://USER@HOST[:PORT]\n"
 		"      --connect-timeout S\n"
 		"                    seconds allowed for the connection to Redis "
 		"and for each\n"
@@ -202,7 +209,12 @@ static int sc_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-enum { SC_OPT_MAX_RETRIES = 256, SC_OPT_INSECURE, SC_OPT_CONNECT_TIMEOUT };
+enum {
+	SC_OPT_MAX_RETRIES = 256,
+	SC_OPT_INSECURE,
+	SC_OPT_CONNECT_TIMEOUT,
+	SC_OPT_REDIS_PASSWORD_FILE,
+};
 
 /* Apply --connect-timeout for cmd.  Returns 0 or -EINVAL (reported). */
 static int sc_connect_timeout_option(const char *cmd, double *out)
@@ -310,6 +322,8 @@ int sc_args_pub(int argc, char **argv, struct sc_pub_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "redis", required_argument, NULL, 'r' },
+		{ "redis-password-file", required_argument, NULL,
+		  SC_OPT_REDIS_PASSWORD_FILE },
 		{ "connect-timeout", required_argument, NULL,
 		  SC_OPT_CONNECT_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -329,6 +343,10 @@ int sc_args_pub(int argc, char **argv, struct sc_pub_opts *o)
 		switch (c) {
 		case 'r':
 			o->redis_url = optarg;
+			break;
+		case SC_OPT_REDIS_PASSWORD_FILE:
+			/* Read by sc_pub_run(), next to the URL it completes. */
+			o->redis_password_file = optarg;
 			break;
 		case SC_OPT_CONNECT_TIMEOUT:
 			if (sc_connect_timeout_option("pub",

@@ -43,6 +43,8 @@ struct sc_sub_opts {
 
 struct sc_pub_opts {
 	const char *redis_url;
+	const char *redis_password_file; /* NULL: the password, if any, is in
+					  * the URL */
 	const char *channel;
 	const char *message;	/* "-" reads stdin */
 	double connect_timeout_s; /* connect, and each reply from Redis */

@@ -119,8 +119,9 @@ static redisReply *sc_redis_call(redisContext *c, const struct sc_pub_opts *o,
 }
 
 /*
- * Connect (and AUTH when the URL has a password).  Returns the context, or
- * NULL after reporting the failure with *rc set as sc_redis_call() does.
+ * Connect (and AUTH when there is a password, from the URL or the file).
+ * Returns the context, or NULL after reporting the failure with *rc set as
+ * sc_redis_call() does.
  */
 static redisContext *sc_redis_open(const struct sc_redis_url *u,
 				   const struct sc_pub_opts *o, int *rc)
@@ -196,6 +197,63 @@ static int sc_publish(redisContext *c, const struct sc_pub_opts *o,
 	return SC_EXIT_OK;
 }
 
+/* Report a --redis URL that is no use, with its user info masked: the
+ * password it may hold is not for stderr.  Returns SC_EXIT_USAGE. */
+static int sc_bad_redis_url(const char *url, const char *why)
+{
+	char shown[128];
+
+	sc_redis_url_masked(url, shown, sizeof(shown));
+	fprintf(stderr, SC_CLI_NAME " pub: bad value '%s' for --redis: %s\n",
+		shown, why);
+	return SC_EXIT_USAGE;
+}
+
+/*
+ * The Redis to publish to: --redis, with the password from
+ * --redis-password-file when given.  One source for the password, and a
+ * user never goes without one (a user alone would send no AUTH, which is
+ * never what was meant): the node's and shardctl's rules.  Returns
+ * SC_EXIT_OK with *u filled (free with sc_redis_url_free()), or another
+ * enum sc_exit status after reporting why, with *u holding nothing.
+ */
+static int sc_pub_target(const struct sc_pub_opts *o, struct sc_redis_url *u)
+{
+	const char *file = o->redis_password_file;
+	char why[300];
+	int rc = sc_redis_url_parse(o->redis_url, u);
+
+	if (rc == -ENOMEM) {
+		sc_err("out of memory");
+		return SC_EXIT_FAILURE;
+	}
+	if (rc)
+		return sc_bad_redis_url(o->redis_url, "want "
+					"redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+	if (file && u->password) {
+		fprintf(stderr, SC_CLI_NAME " pub: --redis-password-file: the "
+			"--redis URL holds a password too; give it in one "
+			"place\n");
+		rc = SC_EXIT_USAGE;
+	} else if (file) {
+		/* why names the file and the problem, never the content. */
+		rc = sc_redis_password_read(file, &u->password, why,
+					    sizeof(why));
+		if (rc)
+			fprintf(stderr, SC_CLI_NAME " pub: "
+				"--redis-password-file: %s\n", why);
+		if (rc)
+			rc = rc == -ENOMEM ? SC_EXIT_FAILURE : SC_EXIT_USAGE;
+	} else if (u->user && !u->password) {
+		rc = sc_bad_redis_url(o->redis_url, "a user needs a password "
+				      "(redis://USER:PASSWORD@HOST, or "
+				      "--redis-password-file)");
+	}
+	if (rc)
+		sc_redis_url_free(u);
+	return rc;
+}
+
 int sc_pub_run(const struct sc_pub_opts *o)
 {
 	struct sc_redis_url u;
@@ -206,12 +264,9 @@ int sc_pub_run(const struct sc_pub_opts *o)
 	int rc;
 
 	sc_log_setup(o->verbose, 0);
-	if (sc_redis_url_parse(o->redis_url, &u)) {
-		fprintf(stderr, SC_CLI_NAME " pub: bad value '%s' for --redis: "
-			"want redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n",
-			o->redis_url);
-		return SC_EXIT_USAGE;
-	}
+	rc = sc_pub_target(o, &u);
+	if (rc)
+		return rc;
 	if (!strcmp(msg, "-")) {
 		rc = sc_read_stdin(&buf, &len);
 		if (rc) {

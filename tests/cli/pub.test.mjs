@@ -1,21 +1,35 @@
 // shardcast-cli pub against a private redis-server: the receiver count it
-// prints, byte-exact payloads (argv and stdin), AUTH, and failures.
+// prints, byte-exact payloads (argv and stdin), AUTH (password in the URL or
+// in --redis-password-file), and failures.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Resp, freePort, runCli, startRedis } from './lib.mjs';
 import { MockNode } from './mock-node.mjs';
 
 let redis;
 let secured;
+let secrets;
 before(async () => {
   redis = await startRedis();
   secured = await startRedis(['--requirepass', 's3cret:x']);
+  secrets = mkdtempSync(path.join(tmpdir(), 'sc-cli-secrets-'));
 });
 after(async () => {
   await redis?.stop();
   await secured?.stop();
+  if (secrets) rmSync(secrets, { recursive: true, force: true });
 });
+
+// A password file holding content, mode 0600 like the docs ask.
+function secretFile(name, content) {
+  const file = path.join(secrets, name);
+  writeFileSync(file, content, { mode: 0o600 });
+  return file;
+}
 
 // Subscribe a raw RESP connection; resolves once Redis confirmed it.
 async function subscriber(port, cmd, channel) {
@@ -113,3 +127,64 @@ test('an unreachable Redis exits 1', async () => {
   assert.match(r.stderr, new RegExp(`cannot connect to Redis at 127\\.0\\.0\\.1:${port}`));
   assert.equal(r.stdout.length, 0);
 });
+
+test('--redis-password-file: AUTH with the password from the file', async () => {
+  // A subscriber that authenticated itself: the count proves PUBLISH ran.
+  const s = await Resp.connect(secured.port);
+  assert.equal(await s.call('AUTH', 's3cret:x'), 'OK');
+  assert.equal((await s.call('SUBSCRIBE', 'filed'))[0].toString(), 'subscribe');
+  const lf = secretFile('lf', 's3cret:x\n');
+  const r = await runCli(['pub', '--redis', `redis://127.0.0.1:${secured.port}`, '--redis-password-file', lf, 'filed', 'one']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.toString(), '1\n');
+  assert.equal((await s.next())[2].toString(), 'one');
+  // CRLF dropped as well; a user alone in the URL takes the file's password.
+  const crlf = secretFile('crlf', 's3cret:x\r\n');
+  const r2 = await runCli(['pub', '--redis-password-file', crlf, '-r', `redis://default@127.0.0.1:${secured.port}/0`, 'filed', 'two']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(r2.stdout.toString(), '1\n');
+  assert.equal((await s.next())[2].toString(), 'two');
+  s.close();
+});
+
+test('--redis-password-file: a wrong password exits 1 with Redis\'s reason, not the password', async () => {
+  const file = secretFile('wrong', 'n0t-the-pa55word\n');
+  const r = await runCli(['pub', '--redis', `redis://127.0.0.1:${secured.port}`, '--redis-password-file', file, 'c', 'm']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Redis AUTH failed: .*(WRONGPASS|invalid)/i);
+  assert.doesNotMatch(r.stderr, /n0t-the-pa55word/);
+  assert.equal(r.stdout.length, 0);
+});
+
+// Refused before connecting (to a Redis without a password, where sending
+// no AUTH would go unnoticed), exit 2, the password never shown.  Each entry
+// gives the arguments after 'pub'.
+const passwordUsageErrors = [
+  ['a user alone in the URL, no file', () => ['--redis', `redis://alice@127.0.0.1:${redis.port}`, 'c', 'm'],
+    /bad value 'redis:\/\/\*\*\*@127\.0\.0\.1:\d+' for --redis: a user needs a password \(redis:\/\/USER:PASSWORD@HOST, or --redis-password-file\)/],
+  ['a password in the URL and a file',
+    () => ['--redis', `redis://:hunter2@127.0.0.1:${redis.port}`, '--redis-password-file', secretFile('both', 'hunter2\n'), 'c', 'm'],
+    /--redis-password-file: the --redis URL holds a password too; give it in one place/],
+  ['an empty file', () => ['--redis', redis.url, '--redis-password-file', secretFile('empty', ''), 'c', 'm'],
+    /--redis-password-file: .*\/empty: empty\n/],
+  ['a file of one line ending', () => ['--redis', redis.url, '--redis-password-file', secretFile('newline', '\r\n'), 'c', 'm'],
+    /--redis-password-file: .*\/newline: empty\n/],
+  ['a missing file', () => ['--redis', redis.url, '--redis-password-file', path.join(secrets, 'absent'), 'c', 'm'],
+    /--redis-password-file: .*\/absent: No such file or directory/],
+  ['a file holding a NUL', () => ['--redis', redis.url, '--redis-password-file', secretFile('nul', 'hunter2\0x'), 'c', 'm'],
+    /--redis-password-file: .*\/nul: holds a NUL byte/],
+  ['the option without its FILE', () => ['--redis', redis.url, 'c', 'm', '--redis-password-file'],
+    /option '--redis-password-file' needs a value/],
+  ['a bad URL holding a password', () => ['--redis', 'redis://:hunter2@127.0.0.1:99999', 'c', 'm'],
+    /bad value 'redis:\/\/\*\*\*@127\.0\.0\.1:99999' for --redis: want redis:\/\//],
+];
+
+for (const [what, args, re] of passwordUsageErrors) {
+  test(`--redis-password-file: usage error exits 2: ${what}`, async () => {
+    const r = await runCli(['pub', ...args()]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, re);
+    assert.doesNotMatch(r.stderr, /hunter2/);
+    assert.equal(r.stdout.length, 0);
+  });
+}

@@ -17,7 +17,7 @@ test('--help of the program and both subcommands exits 0 with the exit table', a
   const sub = (await runCli(['sub', '--help'])).stdout.toString();
   for (const opt of ['--key', '--json', '--count', '--timeout', '--connect-timeout', '--max-retries', '--insecure', '--verbose']) assert.ok(sub.includes(opt), opt);
   const pub = (await runCli(['pub', '--help'])).stdout.toString();
-  for (const opt of ['--redis', '--connect-timeout']) assert.ok(pub.includes(opt), opt);
+  for (const opt of ['--redis', '--redis-password-file', '--connect-timeout']) assert.ok(pub.includes(opt), opt);
 });
 
 test('--version prints the version', async () => {
