@@ -1,41 +1,96 @@
-// RFC 6455 conformance, server side, with raw frames (tests/e2e/rawws.mjs):
-// what a client observes for each case, by RFC section. A failure must be
-// answered with the documented close code in a close frame (never a bare
-// TCP drop) after which the node ends the TCP connection; a bad handshake
-// with its HTTP status, at once.
+// RFC 6455 conformance, server side, in raw bytes (tests/e2e/rawws.mjs):
+// what a client observes for each case, by RFC section in order, then the
+// same over TLS. The opening handshake is table driven, each case a
+// request, the exact status line, the headers it must carry, and that the
+// node answers it rather than dropping the connection: 4.1 (what a client
+// may send: accepted), 4.2.1 (reading the client's handshake: refused, with
+// which status, at once), 4.2.2 (the server's answer, also when policy
+// refuses). After the handshake (5.1 to 10.4) a failure must be answered
+// with the documented close code in a close frame (never a bare TCP drop)
+// after which the node ends the TCP connection.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis, startNode, client, waitFor } from './harness.mjs';
-import { OP, frame, closePayload, rawWs, rawRequest, upgradeHead, selfSignedCert } from './rawws.mjs';
+import { OP, frame, closePayload, rawWs, rawRequest, exchange, acceptFor, selfSignedCert,
+  upgradeHead as req } from './rawws.mjs';
 
-const MAX = 1024; // --max-message-size of the node under test
-let redis, node, tlsNode, bystander, certDir, seq = 0;
+const MAX = 1024; // --max-message-size of the nodes under test
+const NODE_ARGS = ['--max-message-size', String(MAX), '--allowed-origins', 'https://good.example'];
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='; // the sample nonce of RFC 6455 1.3
+const S101 = 'HTTP/1.1 101 Switching Protocols';
+const S400 = 'HTTP/1.1 400 Bad Request';
+const S405 = 'HTTP/1.1 405 Method Not Allowed';
+const S426 = 'HTTP/1.1 426 Upgrade Required';
+// The main node (plain TCP), the others are started by the blocks that use them.
+let redis, node, fullNode, holder, authNode, tlsNode, tlsCa, bystander, seq = 0;
+const dir = mkdtempSync(join(tmpdir(), 'sc-conf-'));
 
 before(async () => {
   redis = await startRedis();
-  node = await startNode(redis, ['--max-message-size', String(MAX)]);
-  certDir = mkdtempSync(join(tmpdir(), 'sc-conf-'));
-  const { cert, key, pem } = selfSignedCert(certDir);
-  tlsNode = await startNode(redis, ['--tls-cert', cert, '--tls-key', key], { ca: pem });
+  node = await startNode(redis, NODE_ARGS);
   bystander = client(`${node.url}?channels=calm`);
   await bystander.opened;
   await waitFor(async () => (await redis.cli('PUBSUB', 'NUMSUB', 'calm')).split('\n')[1] === '1');
 });
 
 after(async () => {
-  bystander.terminate();
+  bystander?.terminate();
   try {
     // Under ASan the stop is also the leak check.
-    await node.stop();
-    await tlsNode.stop();
+    await node?.stop();
   } finally {
-    await redis.stop();
-    rmSync(certDir, { recursive: true, force: true });
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** What every answer that refuses an upgrade looks like. */
+function assertRefusal(r, c) {
+  assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8', `${c.name}: content-type`);
+  assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(r.body), `${c.name}: content-length`);
+  assert.ok(r.body.length > 1 && r.body.endsWith('\n'), `${c.name}: a plain-text reason`);
+  assert.match(r.headers.get('connection') ?? '', /close/i, `${c.name}: Connection: close`);
+  assert.ok(r.closed, `${c.name}: the node closes after the refusal`);
+}
+
+/**
+ * Send a handshake case's request to its node (c.at(), the main node by
+ * default) and check the answer: the exact status line, c.headers (a
+ * string or a RegExp each), none of c.absent, the body against c.body,
+ * with c.accept the Sec-WebSocket-Accept for the key sent, and for a
+ * refusal what every refusal carries (unless c.noclose).
+ */
+async function check(c) {
+  const n = c.at?.() ?? node;
+  const r = await exchange(n.port, c.request, { tls: n === tlsNode ? tlsCa : null });
+  assert.equal(r.line, c.status, `${c.name}: status line (body ${JSON.stringify(r.body)})`);
+  if (c.accept) {
+    const key = /^sec-websocket-key:[ \t]*(.*?)[ \t]*$/im.exec(c.request)[1];
+    assert.equal(r.headers.get('sec-websocket-accept'), acceptFor(key), `${c.name}: Sec-WebSocket-Accept`);
+  }
+  for (const [h, want] of Object.entries(c.headers ?? {})) {
+    const got = r.headers.get(h.toLowerCase());
+    if (want instanceof RegExp) assert.match(got ?? '', want, `${c.name}: ${h}`);
+    else assert.equal(got, want, `${c.name}: ${h}`);
+  }
+  if (c.absent) for (const h of c.absent) assert.equal(r.headers.get(h.toLowerCase()), undefined, `${c.name}: no ${h}`);
+  if (c.body) assert.match(r.body, c.body, `${c.name}: body`);
+  if (!c.status.startsWith(S101) && !c.noclose) assertRefusal(r, c);
+}
+
+/** One test per case of a handshake table. */
+const testAll = (cases) => { for (const c of cases) test(c.name, () => check(c)); };
+
+const accepted = (extra = {}) => ({ status: S101, accept: true,
+  headers: { Upgrade: /^websocket$/i, Connection: /^upgrade$/i, ...extra } });
+
+/** s in two writes, the first ending just after sep. */
+const split = (s, sep) => [s.slice(0, s.indexOf(sep) + 1), s.slice(s.indexOf(sep) + 1)];
 
 const ping = (id, pad = '') => Buffer.from(JSON.stringify(pad ? { op: 'ping', id, pad } : { op: 'ping', id }));
 
@@ -53,7 +108,7 @@ function pingOfSize(id, n) {
  */
 async function failsWith(bytes, code, { tls = false, trickle = false, withHead = false, ends = true } = {}) {
   const port = tls ? tlsNode.port : node.port;
-  const c = await rawWs(port, { tls, after: withHead ? bytes : null });
+  const c = await rawWs(port, { tls: tls ? tlsCa : null, after: withHead ? bytes : null });
   try {
     if (!withHead) await (trickle ? c.trickle(bytes) : c.write(bytes));
     const got = await c.closeFrame();
@@ -70,7 +125,126 @@ async function expectOk(c, id) {
   assert.deepEqual(await c.nextJson(), { op: 'ok', id });
 }
 
-describe('4.2.1 opening handshake: the client request', () => {
+describe('4.1 opening handshake: what a client may send is accepted, with the right Sec-WebSocket-Accept', () => {
+  testAll([
+    { name: 'minimal valid upgrade', request: req(), ...accepted(), absent: ['Sec-WebSocket-Protocol'] },
+    { name: 'header names and the Upgrade value in other cases', ...accepted(),
+      request: req({ upgrade: 'WebSocket', connection: 'upgrade' }).replace('Sec-WebSocket-Key', 'sec-websocket-KEY') },
+    { name: 'Connection as a list', request: req({ connection: 'keep-alive, Upgrade' }), ...accepted() },
+    { name: 'extensions offered (none taken) up to 254 bytes', ...accepted(), absent: ['Sec-WebSocket-Extensions'],
+      request: req({ extra: [`Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, ${'x'.repeat(200)}`] }) },
+    { name: 'Host with a port', request: req({ host: '127.0.0.1:1' }), ...accepted() },
+    { name: 'subprotocol shardcast is selected', request: req({ extra: ['Sec-WebSocket-Protocol: shardcast'] }),
+      ...accepted({ 'Sec-WebSocket-Protocol': 'shardcast' }) },
+    { name: 'shardcast among other subprotocols', request: req({ extra: ['Sec-WebSocket-Protocol: chat, shardcast'] }),
+      ...accepted({ 'Sec-WebSocket-Protocol': 'shardcast' }) },
+    { name: 'an allowed Origin', request: req({ extra: ['Origin: https://good.example'] }), ...accepted() },
+    { name: 'percent-escaped channels (comma, dot, UTF-8 as ?channels= allows)',
+      request: req({ target: '/ws?channels=a%2Eb%2Cc&key=k%41' }), ...accepted() },
+  ]);
+
+  test('?key= is found after a parameter longer than 256 bytes (a clustered node greets with it)', async () => {
+    const shard = await startNode(redis, ['--shard-id', 'k1']);
+    try {
+      const c = client(`${shard.url}?pad=${'p'.repeat(300)}&key=user-42`);
+      await c.opened;
+      const hello = await c.next((m) => m.op === 'hello' || m.op === 'redirect');
+      assert.deepEqual([hello.op, hello.key], ['hello', 'user-42']);
+      c.terminate();
+    } finally {
+      await shard.stop();
+    }
+  });
+});
+
+// A request that is not a valid opening handshake is refused with the
+// documented status and reason, never dropped.
+const section421 = [
+  { name: 'method other than GET', request: req({ method: 'POST', extra: ['Content-Length: 0'] }),
+    status: S400, body: /GET/ },
+  { name: 'method in lower case is still GET', request: req({ method: 'get', target: '/ws?channels=%zz' }),
+    status: S400, body: /^bad_channel: / },
+  { name: 'CONNECT (lws would keep the socket forever)', request: 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: x\r\n\r\n',
+    status: S405, headers: { Allow: 'GET' }, body: /^GET only/ },
+  { name: 'unknown method', request: req({ method: 'FOO' }), status: S405, headers: { Allow: 'GET' } },
+  { name: 'not HTTP at all', request: '\x16\x03\x01\x00\x05hello\r\n\r\n', status: S400, body: /not an HTTP/ },
+  { name: 'HEAD without upgrade', request: 'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n', plain: true,
+    status: S405, headers: { Allow: 'GET' }, noclose: true },
+  { name: 'HTTP/1.0', request: req({ version: 'HTTP/1.0' }), status: S400, body: /HTTP\/1\.1/ },
+  { name: 'no Host', request: req({ host: null }), status: S400, body: /Host/ },
+  { name: 'Connection without Upgrade', request: req({ connection: 'keep-alive' }), status: S400, body: /Connection/ },
+  { name: 'no Connection', request: req({ connection: null }), status: S400, body: /Connection/ },
+  { name: 'Connection list lws cannot read (a number first)', request: req({ connection: '1, Upgrade' }),
+    status: S400, body: /Connection/ },
+  { name: 'Connection list with an empty element', request: req({ connection: ', Upgrade' }), status: S400 },
+  { name: 'no Sec-WebSocket-Key', request: req({ key: null }), status: S400, body: /Sec-WebSocket-Key/ },
+  { name: 'empty Sec-WebSocket-Key', request: req({ key: '' }), status: S400, body: /Sec-WebSocket-Key/ },
+  { name: 'Sec-WebSocket-Key not base64', request: req({ key: 'not a key!' }), status: S400, body: /Sec-WebSocket-Key/ },
+  { name: 'Sec-WebSocket-Key of 15 bytes', request: req({ key: randomBytes(15).toString('base64') }), status: S400 },
+  { name: 'Sec-WebSocket-Key of 17 bytes', request: req({ key: randomBytes(17).toString('base64') }), status: S400 },
+  { name: 'Sec-WebSocket-Key with a bad character', request: req({ key: `${KEY.slice(0, 21)}*==` }), status: S400 },
+  { name: 'two Sec-WebSocket-Key headers', request: req({ key: KEY, extra: [`Sec-WebSocket-Key: ${KEY}`] }), status: S400 },
+  { name: 'Sec-WebSocket-Version 8', request: req({ wsVersion: '8' }), status: S426,
+    headers: { 'Sec-WebSocket-Version': '13' }, body: /13/ },
+  { name: 'no Sec-WebSocket-Version', request: req({ wsVersion: null }), status: S426,
+    headers: { 'Sec-WebSocket-Version': '13', Upgrade: 'websocket' } },
+  { name: 'two Sec-WebSocket-Version headers', request: req({ extra: ['Sec-WebSocket-Version: 8'] }),
+    status: S426, headers: { 'Sec-WebSocket-Version': '13' } },
+  { name: 'Upgrade other than websocket', request: req({ upgrade: 'foo' }), status: S400, body: /WebSocket upgrades/ },
+  { name: 'Upgrade: h2c', request: req({ upgrade: 'h2c' }), status: S400, body: /WebSocket upgrades/ },
+  { name: 'two Upgrade headers', request: req({ extra: ['Upgrade: websocket'] }), status: S400, body: /WebSocket upgrades/ },
+  { name: 'no Upgrade header: GET /ws is not a handshake', request: req({ upgrade: null }), plain: true,
+    status: S426, headers: { 'Sec-WebSocket-Version': '13', Upgrade: 'websocket' } },
+  { name: 'plain GET /ws', request: 'GET /ws HTTP/1.1\r\nHost: x\r\n\r\n', status: S426, plain: true,
+    headers: { 'Sec-WebSocket-Version': '13' }, body: /WebSocket/ },
+  { name: 'Sec-WebSocket-Extensions of 255 bytes', request: req({ extra: [`Sec-WebSocket-Extensions: ${'x'.repeat(255)}`] }),
+    status: S400, body: /Extensions/ },
+  { name: 'subprotocol the node does not speak', request: req({ extra: ['Sec-WebSocket-Protocol: chat'] }),
+    status: S400, body: /shardcast/ },
+  { name: 'subprotocol naming the HTTP protocol', request: req({ extra: ['Sec-WebSocket-Protocol: http, shardcast'] }),
+    status: S400, body: /shardcast/ },
+  { name: 'malformed subprotocol list', request: req({ extra: ['Sec-WebSocket-Protocol: ,shardcast'] }), status: S400 },
+  { name: 'subprotocol list with a number first', request: req({ extra: ['Sec-WebSocket-Protocol: 2, shardcast'] }),
+    status: S400 },
+  { name: 'unknown resource', request: req({ target: '/nope' }), status: 'HTTP/1.1 404 Not Found', body: /\/ws/ },
+  // The request target: escapes as lws decodes them, answered by the node.
+  { name: 'bad escape in ?channels=', request: req({ target: '/ws?channels=%zz' }), status: S400, body: /^bad_channel: .*percent-escape/ },
+  { name: 'escape cut short in ?channels=', request: req({ target: '/ws?channels=ab%4' }), status: S400, body: /^bad_channel: / },
+  { name: '%00 in ?channels=', request: req({ target: '/ws?channels=a%00b' }), status: S400, body: /^bad_channel: %00/ },
+  { name: 'bad escape in ?key=', request: req({ target: '/ws?key=%GG' }), status: S400, body: /^bad_key: .*percent-escape/ },
+  { name: '%00 in ?key=', request: req({ target: '/ws?channels=a&key=%00' }), status: S400, body: /^bad_key: %00/ },
+  { name: 'bad escape in an escaped name (%6Bey is key)', request: req({ target: '/ws?%6Bey=%x1' }), status: S400, body: /^bad_key: / },
+  { name: 'bad escape elsewhere in the query', request: req({ target: '/ws?token=%%' }), status: S400, body: /^bad_request: .*percent-escape/ },
+  { name: 'bad escape in the path', request: req({ target: '/w%s' }), status: S400, body: /^bad_request: / },
+  { name: 'bad escape sent across two TCP segments', request: split(req({ target: '/ws?channels=a%qq' }), '%'),
+    status: S400, body: /^bad_channel: / },
+  { name: '?key= longer than any buffer', request: req({ target: `/ws?key=${'k'.repeat(300)}` }), status: S400, body: /^bad_key: / },
+  { name: '?key= after a long parameter, too long', request: req({ target: `/ws?pad=${'p'.repeat(300)}&key=${'k'.repeat(200)}` }),
+    status: S400, body: /^bad_key: / },
+  { name: 'bad channel name', request: req({ target: '/ws?channels=bad%20name' }), status: S400, body: /^bad_channel: / },
+];
+
+describe('4.2.1 opening handshake: a bad client request gets 400, 404, 405, 426 or 431 with a reason, at once, never a drop', () => {
+  let rejectedBefore;
+  before(async () => {
+    rejectedBefore = (await node.metrics())['shardcast_errors_total{kind="rejected_request"}'] ?? 0;
+  });
+
+  testAll(section421);
+
+  test('refused upgrades are counted as rejected_request (a plain GET /ws is not an upgrade)', async () => {
+    const m = await node.metrics();
+    assert.equal(m['shardcast_errors_total{kind="rejected_request"}'] - rejectedBefore,
+      section421.filter((c) => !c.plain).length, 'refusals counted as rejected_request');
+  });
+
+  test('a keep-alive connection: the first request is served, a bad escape in the next refused', async () => {
+    const r = await exchange(node.port, ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', req({ target: '/ws?key=%zz' })]);
+    assert.equal(r.line, 'HTTP/1.1 200 OK');
+    assert.match(r.raw, /\r\n\r\n\{.*\}\nHTTP\/1\.1 400 Bad Request\r\n[^]*\r\n\r\nbad_key: /);
+    assert.ok(r.closed);
+  });
+
   test('a header line without a colon gets 400 at once, not a close at the handshake timeout', async () => {
     const t0 = Date.now();
     // No blank line: the request is not even complete.
@@ -83,7 +257,7 @@ describe('4.2.1 opening handshake: the client request', () => {
   });
 
   test('the same line in a complete upgrade request is 400, not 101', async () => {
-    const c = await rawRequest(node.port, upgradeHead('/ws', ['Broken header line']));
+    const c = await rawRequest(node.port, req({ extra: ['Broken header line'] }));
     try { assert.equal((await c.httpAnswer(2000)).status, 400); } finally { c.destroy(); }
   });
 
@@ -103,14 +277,39 @@ describe('4.2.1 opening handshake: the client request', () => {
   });
 
   test('a request head over 4096 bytes gets 431', async () => {
-    const c = await rawRequest(node.port, upgradeHead('/ws', [`X-Pad: ${'a'.repeat(5000)}`]));
+    const c = await rawRequest(node.port, req({ extra: [`X-Pad: ${'a'.repeat(5000)}`] }));
     try { assert.equal((await c.httpAnswer(2000)).status, 431); } finally { c.destroy(); }
   });
 
   test('a valid upgrade with a large header is accepted (101)', async () => {
-    const c = await rawRequest(node.port, upgradeHead('/ws', [`X-Pad: ${'a'.repeat(2500)}`]));
+    const c = await rawRequest(node.port, req({ extra: [`X-Pad: ${'a'.repeat(2500)}`] }));
     try { assert.equal((await c.httpAnswer(2000)).status, 101); } finally { c.destroy(); }
   });
+});
+
+describe('4.2.2 opening handshake: policy refusals are HTTP/1.1 with a reason phrase', () => {
+  before(async () => {
+    fullNode = await startNode(redis, ['--max-connections', '1']);
+    holder = client(fullNode.url);
+    await holder.opened;
+    writeFileSync(join(dir, 'secret'), 'x'.repeat(32));
+    authNode = await startNode(redis, ['--auth', 'optional', '--jwt-secret-file', join(dir, 'secret')]);
+  });
+  after(async () => {
+    holder?.terminate();
+    for (const n of [fullNode, authNode]) await n?.stop();
+  });
+
+  const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const forged = `${b64u({ alg: 'HS256', typ: 'JWT' })}.${b64u({ sub: 'a', exp: 2e9 })}`;
+  const sig = createHmac('sha256', 'wrong secret').update(forged).digest('base64url');
+  testAll([
+    { name: 'Origin not allowed: 403', request: req({ extra: ['Origin: https://evil.example'] }),
+      status: 'HTTP/1.1 403 Forbidden', body: /origin/ },
+    { name: 'node full: 503', at: () => fullNode, request: req(), status: 'HTTP/1.1 503 Service Unavailable', body: /limit/ },
+    { name: 'bad token: 401', at: () => authNode, request: req({ target: `/ws?token=${forged}.${sig}` }),
+      status: 'HTTP/1.1 401 Unauthorized', body: /^unauthorized: / },
+  ]);
 });
 
 describe('5.1 masking', () => {
@@ -284,6 +483,11 @@ describe('5.5.1 close', () => {
   });
 });
 
+describe('5.6 data frames', () => {
+  test('a binary frame: 1003 (this protocol is text only)', () =>
+    failsWith(frame(OP.BINARY, Buffer.from([1, 2, 3])), 1003, { ends: false }));
+});
+
 describe('7.4 status codes', () => {
   // 1004-1006 and 1015 are never sent, 1016-2999 reserved, 5000+ undefined.
   for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]) {
@@ -305,11 +509,6 @@ describe('7.4 status codes', () => {
 
   test('an invalid code sent one byte at a time: 1002', () =>
     failsWith(frame(OP.CLOSE, closePayload(5000)), 1002, { trickle: true }));
-});
-
-describe('5.6 data frames', () => {
-  test('a binary frame: 1003 (this protocol is text only)', () =>
-    failsWith(frame(OP.BINARY, Buffer.from([1, 2, 3])), 1003, { ends: false }));
 });
 
 describe('8.1 UTF-8', () => {
@@ -371,9 +570,23 @@ describe('10.4 size limits (--max-message-size)', () => {
   });
 });
 
-describe('the same over TLS (wss)', () => {
+describe('the same over TLS (wss), and no HTTP/2 (whose WebSocket skips every check)', () => {
+  before(async () => {
+    const { cert, key, pem } = selfSignedCert(dir);
+    tlsCa = pem;
+    tlsNode = await startNode(redis, [...NODE_ARGS, '--tls-cert', cert, '--tls-key', key], { ca: pem });
+  });
+  after(async () => { await tlsNode?.stop(); });
+
+  testAll([
+    { name: 'tls: valid', at: () => tlsNode, request: req(), ...accepted() },
+    { name: 'tls: bad escape', at: () => tlsNode, request: req({ target: '/ws?channels=%zz' }),
+      status: S400, body: /^bad_channel: / },
+    { name: 'tls: version', at: () => tlsNode, request: req({ wsVersion: '7' }), status: S426 },
+  ]);
+
   test('fragments with a ping between them', async () => {
-    const c = await rawWs(tlsNode.port, { tls: true });
+    const c = await rawWs(tlsNode.port, { tls: tlsCa });
     const m = ping(21);
     try {
       await c.write(frame(OP.TEXT, m.subarray(0, 3), { fin: false }));
@@ -391,8 +604,27 @@ describe('the same over TLS (wss)', () => {
     failsWith(frame(OP.CLOSE, closePayload(5000)), 1002, { tls: true }));
 
   test('a header line without a colon: 400', async () => {
-    const c = await rawRequest(tlsNode.port, 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nnocolon\r\n', { tls: true });
+    const c = await rawRequest(tlsNode.port, 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nnocolon\r\n', { tls: tlsCa });
     try { assert.equal((await c.httpAnswer(2000)).status, 400); } finally { c.destroy(); }
+  });
+
+  test('HTTP/2 is not offered: an RFC 8441 WebSocket does not open', async () => {
+    // Over h2 an extended CONNECT would open a WebSocket with a foreign
+    // Origin on any path. The node offers only http/1.1.
+    const outcome = await new Promise((resolve) => {
+      const s = http2.connect(`https://localhost:${tlsNode.port}`, { ca: tlsCa });
+      const done = (v) => { s.destroy(); resolve(v); };
+      s.on('error', (e) => done(`error ${e.code}`));
+      s.on('remoteSettings', () => {
+        const r = s.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':path': '/nope',
+          ':scheme': 'https', ':authority': `localhost:${tlsNode.port}`, origin: 'https://evil.example',
+          'sec-websocket-version': '13' });
+        r.on('response', (h) => done(`status ${h[':status']}`));
+        r.on('error', (e) => done(`error ${e.code}`));
+      });
+      setTimeout(() => done('timeout'), 4000);
+    });
+    assert.match(outcome, /^error/, `an h2 WebSocket must not open (${outcome})`);
   });
 });
 

@@ -1,13 +1,15 @@
-// A raw WebSocket client for conformance tests: it builds frames byte by
-// byte (masked or not, any opcode, RSV bits, length encoding), sends them
-// whole or split, and reports exactly what the server sent back: frames,
-// a close frame's code and reason, the end of the TCP stream, or an HTTP
-// answer to a handshake. Every wait is bounded. rawClient() is the other
-// use: a client that keeps sending after the node's close frame without
-// answering it, stops reading while still writing, sends unsolicited pongs.
+// A raw WebSocket client for conformance tests: it builds requests line by
+// line and frames byte by byte (masked or not, any opcode, RSV bits, length
+// encoding), sends them whole or split, and reports exactly what the server
+// sent back: frames, a close frame's code and reason, the end of the TCP
+// stream, or an HTTP answer to a handshake (exchange(): status line,
+// headers, body, and whether the node closed). Every wait is bounded.
+// rawClient() is the other use: a client that keeps sending after the
+// node's close frame without answering it, stops reading while still
+// writing, sends unsolicited pongs.
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,13 +52,23 @@ export function closePayload(code, reason = Buffer.alloc(0)) {
   return b;
 }
 
-/** A self-signed certificate for 127.0.0.1 in dir: {cert, key, pem}. */
+/**
+ * A self-signed certificate for localhost and 127.0.0.1 in dir: {cert, key,
+ * pem}; pem is also the CA that verifies it (the `tls` of rawRequest()).
+ */
 export function selfSignedCert(dir) {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-nodes', '-keyout', 'raw.key', '-out', 'raw.pem', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });
+    '-nodes', '-keyout', 'raw.key', '-out', 'raw.pem', '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });
   return { cert: join(dir, 'raw.pem'), key: join(dir, 'raw.key'), pem: readFileSync(join(dir, 'raw.pem')) };
 }
+
+/** The Sec-WebSocket-Accept a server must answer to key (RFC 6455 4.2.2). */
+export function acceptFor(key) {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout(promise, ms, what) {
   let t;
@@ -75,7 +87,7 @@ class RawConn {
   constructor(sock) {
     this.sock = sock;
     this.buf = Buffer.alloc(0);
-    this.http = null;        // the handshake answer, once parsed
+    this.http = null;        // the handshake answer, once parsed: see httpAnswer()
     this.events = [];
     this.waiters = [];
     this.ended = false;
@@ -96,13 +108,21 @@ class RawConn {
       const end = this.buf.indexOf('\r\n\r\n');
       if (end < 0) return;
       const head = this.buf.subarray(0, end).toString('latin1');
-      const m = head.match(/^HTTP\/1\.1 (\d{3})/);
+      const [line, ...fields] = head.split('\r\n');
+      const m = line.match(/^HTTP\/1\.1 (\d{3})/);
+      const headers = new Map();
+      for (const f of fields) {
+        const i = f.indexOf(':');
+        headers.set(f.slice(0, i).trim().toLowerCase(), f.slice(i + 1).trim());
+      }
       this.buf = this.buf.subarray(end + 4);
-      this.http = { status: m ? Number(m[1]) : 0, head };
+      this.http = { status: m ? Number(m[1]) : 0, line, headers, head, body: Buffer.alloc(0) };
       this.mode = this.http.status === 101 ? 'ws' : 'body';
       this.push({ type: 'http', status: this.http.status, head });
     }
     if (this.mode === 'body') {
+      // Everything after the head, a next response on the connection too.
+      this.http.body = Buffer.concat([this.http.body, this.buf]);
       this.push({ type: 'body', data: this.buf.toString() });
       this.buf = Buffer.alloc(0);
       return;
@@ -143,8 +163,13 @@ class RawConn {
   async trickle(bytes, gapMs = 3) {
     for (const b of bytes) {
       await this.write(Buffer.from([b]));
-      await new Promise((r) => setTimeout(r, gapMs));
+      await pause(gapMs);
     }
+  }
+
+  /** Whether the server ended the connection (FIN, reset or close). */
+  get closedByServer() {
+    return this.events.some((e) => e.type === 'end' || e.type === 'error' || e.type === 'closed');
   }
 
   /**
@@ -184,7 +209,12 @@ class RawConn {
     await this.waitEvent((e) => e.type === 'end' || e.type === 'closed', ms, 'the end of the server stream');
   }
 
-  /** The HTTP answer to the request: {status, head, body} once complete or closed. */
+  /**
+   * The HTTP answer's head, once it arrived: {status (the code, 0 if not
+   * HTTP/1.1), line (the status line), headers (a Map, lower-case names),
+   * head, body (a Buffer that grows as the rest arrives)}. Throws if the
+   * connection ends first.
+   */
   async httpAnswer(ms = 3000) {
     const { ev } = await this.waitEvent((e) => e.type === 'http' || e.type === 'end' || e.type === 'closed' || e.type === 'error', ms, 'an HTTP answer');
     if (ev.type !== 'http') throw new Error(`no HTTP answer, the connection ended (${ev.type})`);
@@ -194,10 +224,14 @@ class RawConn {
   destroy() { this.sock.destroy(); }
 }
 
-/** Open a connection (TLS with tls: true) and send head as the request. */
-export async function rawRequest(port, head, { tls = false, ms = 3000 } = {}) {
+/**
+ * Open a connection and send head (a string of latin1 bytes or a Buffer;
+ * null sends nothing) as the request. tls: the CA (a PEM) of the node's
+ * certificate for localhost, which is verified; null for plain TCP.
+ */
+export async function rawRequest(port, head, { tls = null, ms = 3000 } = {}) {
   const sock = tls
-    ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+    ? tlsConnect({ port, host: '127.0.0.1', ca: tls, servername: 'localhost' })
     : tcpConnect(port, '127.0.0.1');
   const c = new RawConn(sock);
   c.mode = 'http';
@@ -209,20 +243,60 @@ export async function rawRequest(port, head, { tls = false, ms = 3000 } = {}) {
   return c;
 }
 
-/** The upgrade request a browser would send, with extra header lines. */
-export function upgradeHead(path = '/ws', extra = []) {
-  return [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade',
-    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13',
-    ...extra, '', ''].join('\r\n');
+/**
+ * A request head, blank line included. The defaults make the upgrade a
+ * browser sends, with a fresh random key; each option replaces a part, null
+ * drops that header line, extra lines go after the others.
+ */
+export function upgradeHead({ method = 'GET', target = '/ws', version = 'HTTP/1.1', host = '127.0.0.1',
+  upgrade = 'websocket', connection = 'Upgrade', key = randomBytes(16).toString('base64'), wsVersion = '13',
+  extra = [] } = {}) {
+  const lines = [`${method} ${target} ${version}`];
+  if (host !== null) lines.push(`Host: ${host}`);
+  if (upgrade !== null) lines.push(`Upgrade: ${upgrade}`);
+  if (connection !== null) lines.push(`Connection: ${connection}`);
+  if (key !== null) lines.push(`Sec-WebSocket-Key: ${key}`);
+  if (wsVersion !== null) lines.push(`Sec-WebSocket-Version: ${wsVersion}`);
+  return `${[...lines, ...extra].join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * Send request (a string, or an array of parts written 50 ms apart) and
+ * read the answer, all within 5 s: httpAnswer()'s fields with body as a
+ * string, raw (everything received, as a string) and closed. A 101 returns
+ * at once (closed false); any other answer once the node closed (closed
+ * true) or, on a connection it keeps open, 1 s after the body is complete
+ * (its Content-Length). Throws if the connection ends with no answer.
+ */
+export async function exchange(port, request, { tls = null } = {}) {
+  const deadline = Date.now() + 5000;
+  const c = await rawRequest(port, null, { tls, ms: 5000 });
+  try {
+    for (const part of Array.isArray(request) ? request : [request]) {
+      await c.write(Buffer.from(part, 'latin1'));
+      await pause(50);
+    }
+    const h = await c.httpAnswer(Math.max(deadline - Date.now(), 1));
+    if (h.status !== 101) {
+      // State checks, made at each event (the head's is the first).
+      const complete = () => h.body.length >= Number(h.headers.get('content-length') ?? Infinity);
+      await c.waitEvent(() => c.closedByServer || complete(), Math.max(deadline - Date.now(), 1), 'a whole response');
+      if (!c.closedByServer)
+        await c.waitEvent(() => c.closedByServer, 1000, 'the close').catch(() => {});
+    }
+    return { ...h, body: h.body.toString(), raw: `${h.head}\r\n\r\n${h.body}`, closed: c.closedByServer };
+  } finally {
+    c.destroy();
+  }
 }
 
 /**
  * Connect and upgrade; `after` (bytes) goes in the same write as the
  * request, so frames reach the node together with the head. Resolves once
- * the 101 arrived.
+ * the 101 arrived. tls as for rawRequest().
  */
-export async function rawWs(port, { path = '/ws', tls = false, after = null, ms = 3000 } = {}) {
-  const head = Buffer.from(upgradeHead(path), 'latin1');
+export async function rawWs(port, { path = '/ws', tls = null, after = null, ms = 3000 } = {}) {
+  const head = Buffer.from(upgradeHead({ target: path }), 'latin1');
   const c = await rawRequest(port, after ? Buffer.concat([head, after]) : head, { tls, ms });
   const h = await c.httpAnswer(ms);
   if (h.status !== 101) throw new Error(`upgrade refused: HTTP ${h.status}`);
@@ -264,9 +338,7 @@ export function rawClient(port, path) {
     sock.on('data', onData);
     sock.on('error', (e) => reject(e));
     sock.on('connect', () => {
-      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-        `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
-        'Sec-WebSocket-Version: 13\r\n\r\n');
+      sock.write(upgradeHead({ target: path, host: `127.0.0.1:${port}` }));
     });
   });
 }
