@@ -32,8 +32,8 @@ static int lws_listen_line(const char *line)
         return 1;
     }
     return !strncmp(line, "init server failed", 18) ||
-           (!strncmp(line, "VH ", 3) && (strstr(line, "DOESN'T EXIST") ||
-                                         strstr(line, "NOT USABLE")));
+           (!strncmp(line, "VH ", 3) &&
+            (strstr(line, "DOESN'T EXIST") || strstr(line, "NOT USABLE")));
 }
 
 /* Route lws's own messages through our log, errors and warnings only. A
@@ -73,8 +73,8 @@ static void report_listen_failure(const struct sc_config *cfg)
         snprintf(why, sizeof(why), "%s", strerror(lws_bind_errno));
         why[0] = (char)tolower((unsigned char)why[0]);
     }
-    fprintf(stderr, "shardcast: cannot listen on %s:%ld: %s\n",
-            cfg->host ? cfg->host : "*", cfg->port, why);
+    fprintf(stderr, "shardcast: cannot listen on %s:%ld: %s\n", cfg->host ? cfg->host : "*",
+            cfg->port, why);
 }
 
 int main(int argc, char **argv)
@@ -85,14 +85,9 @@ int main(int argc, char **argv)
     int rc;
 
     switch (sc_config_load(&cfg, argc, argv)) {
-    case SC_CONFIG_OK:
-        break;
-    case SC_CONFIG_EXIT:
-        sc_config_free(&cfg);
-        return 0;
-    default:
-        sc_config_free(&cfg);
-        return 2;
+    case SC_CONFIG_OK: break;
+    case SC_CONFIG_EXIT: sc_config_free(&cfg); return 0;
+    default: sc_config_free(&cfg); return 2;
     }
     sc_log_level = sc_log_level_parse(cfg.log_level);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);

@@ -11,15 +11,14 @@
 #include "sc_acl.h"
 #include "sc_pubsub.h"
 
-int sc_access_verify(struct sc_hub *hub, const char *token, size_t len,
-                        struct sc_jwt_claims **out, const char **code)
+int sc_access_verify(struct sc_hub *hub, const char *token, size_t len, struct sc_jwt_claims **out,
+                     const char **code)
 {
     hub->metrics.token_verifications++;
     return sc_auth_verify(&hub->auth, token, len, out, code);
 }
 
-void sc_access_handover(struct sc_hub *hub, struct lws *wsi,
-                           struct sc_jwt_claims *claims)
+void sc_access_handover(struct sc_hub *hub, struct lws *wsi, struct sc_jwt_claims *claims)
 {
     sc_auth_claims_free(hub->upgrade_claims);
     hub->upgrade_claims = claims;
@@ -63,8 +62,8 @@ static int channel_reserved(const struct sc_hub *hub, const char *name, size_t l
 }
 
 int sc_access_may_subscribe(struct sc_hub *hub, const struct sc_jwt_claims *claims,
-                          const char *name, size_t len, uint64_t *budget, char *msg,
-                          size_t msglen)
+                            const char *name, size_t len, uint64_t *budget, char *msg,
+                            size_t msglen)
 {
     int show = (int)(len > 128 ? 128 : len);
 
@@ -73,21 +72,22 @@ int sc_access_may_subscribe(struct sc_hub *hub, const struct sc_jwt_claims *clai
         return SC_PERR_FORBIDDEN;
     }
     if (channel_reserved(hub, name, len)) {
-        snprintf(msg, msglen, "%.*s %s reserved for the node (names beginning \"%s:\" or \""
-                 SC_PUBSUB_PROBE_PREFIX "\")", show, name,
-                 sc_channel_is_pattern(name, len) ? "could match names" : "is",
-                 hub->cfg->cluster_prefix);
+        snprintf(
+            msg, msglen,
+            "%.*s %s reserved for the node (names beginning \"%s:\" or \"" SC_PUBSUB_PROBE_PREFIX
+            "\")",
+            show, name, sc_channel_is_pattern(name, len) ? "could match names" : "is",
+            hub->cfg->cluster_prefix);
         return SC_PERR_FORBIDDEN;
     }
     return SC_PERR_NONE;
 }
 
 int sc_access_url_channels(struct lws *wsi, const struct sc_proto_limits *lim, char *buf,
-                         size_t buflen, struct sc_name **names, size_t *count, char *msg,
-                         size_t msglen)
+                           size_t buflen, struct sc_name **names, size_t *count, char *msg,
+                           size_t msglen)
 {
     const char *v = lws_get_urlarg_by_name(wsi, "channels=", buf, (int)buflen);
 
-    return sc_channel_list_parse(v ? v : "", v ? strlen(v) : 0, lim, names, count, msg,
-                                 msglen);
+    return sc_channel_list_parse(v ? v : "", v ? strlen(v) : 0, lim, names, count, msg, msglen);
 }

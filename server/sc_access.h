@@ -12,8 +12,8 @@
 /* Verify a token, as sc_auth_verify(), and count it in
  * shardcast_token_verifications_total: every verification goes through
  * here, so the count shows each token is verified once per connection. */
-int sc_access_verify(struct sc_hub *hub, const char *token, size_t len,
-                     struct sc_jwt_claims **out, const char **code);
+int sc_access_verify(struct sc_hub *hub, const char *token, size_t len, struct sc_jwt_claims **out,
+                     const char **code);
 
 /* The upgrade of wsi was admitted with these verified claims (NULL: no
  * token). The connection wsi becomes takes them at ESTABLISHED, which

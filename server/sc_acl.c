@@ -41,8 +41,7 @@ static void set_add(uint8_t *set, unsigned b)
     set[b >> 3] |= (uint8_t)(1u << (b & 7));
 }
 
-static void set_add_range(uint8_t *set, unsigned char lo, unsigned char hi,
-                          enum range_mode m)
+static void set_add_range(uint8_t *set, unsigned char lo, unsigned char hi, enum range_mode m)
 {
     int slo = (signed char)lo, shi = (signed char)hi, ulo = lo, uhi = hi, t;
 
@@ -62,8 +61,8 @@ static void set_add_range(uint8_t *set, unsigned char lo, unsigned char hi,
  * branch order of Redis's stringmatchlen, quirks included: "\x" is x, "]"
  * first closes an empty class, "a-]" is a range, an unclosed class ends
  * with the pattern. */
-static size_t parse_class(const unsigned char *p, size_t n, size_t i,
-                          enum range_mode m, uint8_t *set)
+static size_t parse_class(const unsigned char *p, size_t n, size_t i, enum range_mode m,
+                          uint8_t *set)
 {
     int neg = i < n && p[i] == '^';
 
@@ -95,8 +94,7 @@ static size_t parse_class(const unsigned char *p, size_t n, size_t i,
 
 /* Compiles s[0..n) as a Redis glob, or as an exact name when literal.
  * Returns 0 (free g->t) or -ENOMEM. */
-static int glob_compile(const char *s, size_t n, int literal, enum range_mode m,
-                        struct glob *g)
+static int glob_compile(const char *s, size_t n, int literal, enum range_mode m, struct glob *g)
 {
     const unsigned char *p = (const unsigned char *)s;
 
@@ -182,15 +180,15 @@ int sc_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 
 struct incl {
     const struct glob *p, *g;
-    size_t words;        /* 64-bit words in a grant set */
+    size_t words; /* 64-bit words in a grant set */
     size_t nclass;
     unsigned char rep[256];
-    size_t n, cap;       /* states, in creation (BFS) order */
-    uint32_t *pos;       /* request position << 1 | started */
+    size_t n, cap; /* states, in creation (BFS) order */
+    uint32_t *pos; /* request position << 1 | started */
     uint32_t *parent;
-    int16_t *via;        /* byte read to get here, -1 for a star skipped */
+    int16_t *via; /* byte read to get here, -1 for a star skipped */
     uint64_t *sets;
-    uint32_t *slot;      /* hash: state index + 1, 0 = empty */
+    uint32_t *slot; /* hash: state index + 1, 0 = empty */
     size_t nslot;
     uint64_t work, limit;
 };
@@ -211,9 +209,9 @@ static int set_single(const uint8_t *set)
  * over all bytes, once per distinct set: long literal patterns stay cheap. */
 static void incl_classes(struct incl *in)
 {
-    static const uint8_t full[32] = {
-        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+    static const uint8_t full[32] = {255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+                                     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+                                     255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
     const struct glob *gs[2] = {in->p, in->g};
     uint16_t lab[256] = {0}, map[512], nl = 1, nn;
     uint8_t lits[32] = {0}, seen[512] = {0};
@@ -349,8 +347,7 @@ static int incl_grow(struct incl *in)
 }
 
 /* Adds the state unless seen. Returns 0 or -E2BIG / -ENOMEM. */
-static int incl_add(struct incl *in, uint32_t pos, const uint64_t *s,
-                    uint32_t parent, int via)
+static int incl_add(struct incl *in, uint32_t pos, const uint64_t *s, uint32_t parent, int via)
 {
     uint64_t h = state_hash(pos, s, in->words);
     size_t j;
@@ -375,8 +372,7 @@ static int incl_add(struct incl *in, uint32_t pos, const uint64_t *s,
     return 0;
 }
 
-static void incl_witness(const struct incl *in, size_t k, char *w, size_t wcap,
-                         size_t *wlen)
+static void incl_witness(const struct incl *in, size_t k, char *w, size_t wcap, size_t *wlen)
 {
     size_t len = 0, at;
 
@@ -433,8 +429,8 @@ static int globs_equal(const struct glob *a, const struct glob *b)
 /* 1 if every non-empty string of p is in g, 0 with a witness, or -errno.
  * The work done is taken from *budget. Equal patterns skip the search:
  * they are the common case, and a costly one for grants like "*a??????". */
-static int incl_run(const struct glob *p, const struct glob *g, char *w,
-                    size_t wcap, size_t *wlen, uint64_t *budget)
+static int incl_run(const struct glob *p, const struct glob *g, char *w, size_t wcap, size_t *wlen,
+                    uint64_t *budget)
 {
     struct incl in = {.p = p, .g = g, .words = (g->n + 1 + 63) / 64, .limit = *budget};
     uint64_t *cur = calloc(in.words * 2, 8);
@@ -496,8 +492,7 @@ int sc_glob_meets_prefix(const char *pat, size_t plen, const char *prefix, size_
         g_step(&in, cur, (unsigned char)prefix[i], cur + in.words);
         memcpy(cur, cur + in.words, in.words * 8);
     }
-    for (size_t i = g.n + 1; i-- > 0 && (i == g.n || g.t[i].star ||
-                                         memcmp(g.t[i].set, none, 32));)
+    for (size_t i = g.n + 1; i-- > 0 && (i == g.n || g.t[i].star || memcmp(g.t[i].set, none, 32));)
         done = i;
     for (size_t i = done; i <= g.n && !rc; i++)
         rc = bit(cur, i);
@@ -506,8 +501,8 @@ int sc_glob_meets_prefix(const char *pat, size_t plen, const char *prefix, size_
     return rc;
 }
 
-int sc_glob_includes(const char *req, size_t rlen, const char *grant, size_t glen,
-                     char *witness, size_t wcap, size_t *wlen)
+int sc_glob_includes(const char *req, size_t rlen, const char *grant, size_t glen, char *witness,
+                     size_t wcap, size_t *wlen)
 {
     uint64_t budget = SC_GLOB_MAX_WORK;
     struct glob p, g;
@@ -566,15 +561,13 @@ void sc_acl_free(struct sc_acl *acl)
     free(acl);
 }
 
-static int entries_add(struct entries *e, const char *s, const char *what,
-                       char *err, size_t errlen)
+static int entries_add(struct entries *e, const char *s, const char *what, char *err, size_t errlen)
 {
     size_t len = strlen(s);
     char **v;
 
     if (len == 0 || len > SC_ACL_MAX_ENTRY) {
-        snprintf(err, errlen, "%s: empty or longer than %d bytes", what,
-                 SC_ACL_MAX_ENTRY);
+        snprintf(err, errlen, "%s: empty or longer than %d bytes", what, SC_ACL_MAX_ENTRY);
         return -EINVAL;
     }
     if (e->n == e->cap) {
@@ -598,8 +591,7 @@ int sc_acl_add_public(struct sc_acl *acl, const char *name, char *err, size_t er
     return entries_add(&acl->pub, name, "public channel", err, errlen);
 }
 
-int sc_acl_add_namespace(struct sc_acl *acl, const char *tmpl, char *err,
-                         size_t errlen)
+int sc_acl_add_namespace(struct sc_acl *acl, const char *tmpl, char *err, size_t errlen)
 {
     if (!strstr(tmpl, "{sub}")) {
         snprintf(err, errlen, "namespace '%.200s': no {sub} placeholder", tmpl);
@@ -655,8 +647,7 @@ struct request {
 
 /* 1 if entry e (exact name when literal, else glob) allows the request, 0
  * if not, or -E2BIG / -ENOMEM. */
-static int entry_allows(const char *e, size_t elen, int literal,
-                        const struct request *r)
+static int entry_allows(const char *e, size_t elen, int literal, const struct request *r)
 {
     struct glob g;
     int rc;
@@ -683,8 +674,8 @@ static int try_entry(struct request *r, const char *e, size_t elen, int literal)
     return 0;
 }
 
-static int check_all(const struct sc_acl *acl, const char *sub,
-                     const char *const *grants, size_t ngrants, struct request *r)
+static int check_all(const struct sc_acl *acl, const char *sub, const char *const *grants,
+                     size_t ngrants, struct request *r)
 {
     size_t i, elen;
     char *e;
@@ -708,9 +699,8 @@ static int check_all(const struct sc_acl *acl, const char *sub,
     return rc;
 }
 
-int sc_acl_check_budget(const struct sc_acl *acl, const char *sub,
-                        const char *const *grants, size_t ngrants,
-                        const char *name, size_t len, uint64_t *budget)
+int sc_acl_check_budget(const struct sc_acl *acl, const char *sub, const char *const *grants,
+                        size_t ngrants, const char *name, size_t len, uint64_t *budget)
 {
     struct glob pat = {0};
     struct request r = {.name = name, .len = len, .budget = budget};
@@ -730,9 +720,8 @@ int sc_acl_check_budget(const struct sc_acl *acl, const char *sub,
     return rc ? 0 : r.big ? -E2BIG : -EACCES;
 }
 
-int sc_acl_check(const struct sc_acl *acl, const char *sub,
-                 const char *const *grants, size_t ngrants, const char *name,
-                 size_t len)
+int sc_acl_check(const struct sc_acl *acl, const char *sub, const char *const *grants,
+                 size_t ngrants, const char *name, size_t len)
 {
     uint64_t budget = SC_GLOB_MAX_WORK;
 

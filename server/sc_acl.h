@@ -45,8 +45,8 @@ int sc_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
  * decision would take more than SC_GLOB_MAX_WORK steps or
  * SC_GLOB_MAX_STATE_WORDS words of state (callers must treat this as
  * "not included"), or -ENOMEM. */
-int sc_glob_includes(const char *req, size_t rlen, const char *grant, size_t glen,
-                     char *witness, size_t wcap, size_t *wlen);
+int sc_glob_includes(const char *req, size_t rlen, const char *grant, size_t glen, char *witness,
+                     size_t wcap, size_t *wlen);
 
 /* 1 if the Redis glob pat can match some channel name that begins with
  * prefix[0..len), len > 0 (its language meets prefix followed by anything),
@@ -71,8 +71,7 @@ int sc_acl_add_public(struct sc_acl *acl, const char *name, char *err, size_t er
 /* Adds a namespace template; it must contain "{sub}" at least once, e.g.
  * "user.{sub}" or "user.{sub}.*". Every occurrence is replaced. Returns 0,
  * or -EINVAL / -ENOMEM with a message in err. */
-int sc_acl_add_namespace(struct sc_acl *acl, const char *tmpl, char *err,
-                         size_t errlen);
+int sc_acl_add_namespace(struct sc_acl *acl, const char *tmpl, char *err, size_t errlen);
 
 /* May a connection with subject sub (NULL or "" when anonymous: public
  * channels only) and the grants[0..ngrants) of its token subscribe to
@@ -81,16 +80,14 @@ int sc_acl_add_namespace(struct sc_acl *acl, const char *tmpl, char *err,
  * Returns 0 (allowed), -EACCES (not allowed), -E2BIG (a pattern too costly
  * to check against some entry and allowed by no other: refuse it too), or
  * -ENOMEM. */
-int sc_acl_check(const struct sc_acl *acl, const char *sub,
-                 const char *const *grants, size_t ngrants, const char *name,
-                 size_t len);
+int sc_acl_check(const struct sc_acl *acl, const char *sub, const char *const *grants,
+                 size_t ngrants, const char *name, size_t len);
 
 /* As sc_acl_check, but pattern checks draw on *budget (units of
  * SC_GLOB_MAX_WORK) and what they used is subtracted, so that one budget
  * can bound a whole subscribe request. Exact channels cost nothing from it;
  * once it is spent, patterns not yet decided get -E2BIG. */
-int sc_acl_check_budget(const struct sc_acl *acl, const char *sub,
-                        const char *const *grants, size_t ngrants,
-                        const char *name, size_t len, uint64_t *budget);
+int sc_acl_check_budget(const struct sc_acl *acl, const char *sub, const char *const *grants,
+                        size_t ngrants, const char *name, size_t len, uint64_t *budget);
 
 #endif

@@ -10,9 +10,9 @@
 #include "sc_acl.h"
 
 /* Split a comma-separated option into add(item) calls. */
-static int each_item(const char *list, int (*add)(void *ud, const char *item, char *err,
-                                                   size_t errlen),
-                     void *ud, char *err, size_t errlen)
+static int each_item(const char *list,
+                     int (*add)(void *ud, const char *item, char *err, size_t errlen), void *ud,
+                     char *err, size_t errlen)
 {
     char item[SC_ACL_MAX_ENTRY + 1];
 
@@ -58,8 +58,7 @@ static int add_origin(void *ud, const char *item, char *err, size_t errlen)
 }
 
 /* Each key source named by the configuration must load. */
-static int auth_load_keys(struct sc_auth *a, const struct sc_config *cfg, char *err,
-                          size_t errlen)
+static int auth_load_keys(struct sc_auth *a, const struct sc_config *cfg, char *err, size_t errlen)
 {
     char sub[256];
 
@@ -77,15 +76,15 @@ static int auth_load_keys(struct sc_auth *a, const struct sc_config *cfg, char *
         snprintf(err, errlen, "jwt-public-key-file: %s", sub);
         return -EINVAL;
     }
-    if (cfg->jwks_file && sc_jwt_keys_load_jwks_file(a->keys, cfg->jwks_file, sub, sizeof(sub)) < 0) {
+    if (cfg->jwks_file &&
+        sc_jwt_keys_load_jwks_file(a->keys, cfg->jwks_file, sub, sizeof(sub)) < 0) {
         snprintf(err, errlen, "jwks-file: %s", sub);
         return -EINVAL;
     }
     return 0;
 }
 
-int sc_auth_init(struct sc_auth *a, const struct sc_config *cfg, char *err,
-                 size_t errlen)
+int sc_auth_init(struct sc_auth *a, const struct sc_config *cfg, char *err, size_t errlen)
 {
     char sub[256];
 
@@ -165,8 +164,8 @@ void sc_auth_claims_free(struct sc_jwt_claims *c)
     }
 }
 
-int sc_auth_may_read(const struct sc_auth *a, const struct sc_jwt_claims *claims,
-                     const char *name, size_t len, uint64_t *budget)
+int sc_auth_may_read(const struct sc_auth *a, const struct sc_jwt_claims *claims, const char *name,
+                     size_t len, uint64_t *budget)
 {
     if (a->mode == SC_AUTH_OFF)
         return 0;

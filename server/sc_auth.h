@@ -26,15 +26,14 @@ struct sc_auth {
     struct sc_jwt_keys *keys; /* NULL when mode is off */
     struct sc_jwt_opts opts;
     struct sc_acl *acl;
-    char **origins;           /* allowed Origin values; NULL = any */
+    char **origins; /* allowed Origin values; NULL = any */
     size_t norigins;
 };
 
 /* Load keys, public channels, namespaces and origins from cfg. Returns 0,
  * or -EINVAL with a message naming the option in err (a configuration
  * error: exit 2). On error everything taken is released. */
-int sc_auth_init(struct sc_auth *a, const struct sc_config *cfg, char *err,
-                 size_t errlen);
+int sc_auth_init(struct sc_auth *a, const struct sc_config *cfg, char *err, size_t errlen);
 void sc_auth_free(struct sc_auth *a);
 
 /* Verify a token. Returns 0 and a claims object the caller frees with
@@ -47,8 +46,8 @@ void sc_auth_claims_free(struct sc_jwt_claims *c);
 /* May a connection (claims NULL: anonymous) subscribe to name? budget is
  * shared by all the names of one request. Returns 0 or -EACCES (also for
  * checks too costly to decide). Always 0 when auth is off. */
-int sc_auth_may_read(const struct sc_auth *a, const struct sc_jwt_claims *claims,
-                     const char *name, size_t len, uint64_t *budget);
+int sc_auth_may_read(const struct sc_auth *a, const struct sc_jwt_claims *claims, const char *name,
+                     size_t len, uint64_t *budget);
 
 /* 1 if a browser Origin header (NULL: none sent) is allowed. Clients that
  * send no Origin (not browsers) are not subject to the list. */

@@ -22,8 +22,10 @@ void sc_buf_free(struct sc_buf *b);
 int sc_buf_reserve(struct sc_buf *b, size_t n);
 void sc_buf_append(struct sc_buf *b, const void *p, size_t n);
 void sc_buf_append_str(struct sc_buf *b, const char *s);
-void sc_buf_printf(struct sc_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static inline int sc_buf_failed(const struct sc_buf *b) { return b->failed; }
+void sc_buf_printf(struct sc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int sc_buf_failed(const struct sc_buf *b)
+{
+    return b->failed;
+}
 
 #endif

@@ -76,7 +76,7 @@ struct cas {
     enum cas_op op;
     size_t ndead;
     char **dead;
-    sc_shardmap *map;  /* as read under WATCH */
+    sc_shardmap *map; /* as read under WATCH */
 };
 
 static void cas_free(struct cas *x)
@@ -123,8 +123,7 @@ static int cas_apply(struct cas *x, sc_shardmap *m)
             sc_shardmap_remove(m, cfg->shard_id);
         rc = sc_shardmap_add(m, cfg->shard_id, x->cl->url, (uint32_t)cfg->weight);
         return rc < 0 ? rc : 1;
-    case CAS_REMOVE_SELF:
-        return me ? (sc_shardmap_remove(m, cfg->shard_id), 1) : 0;
+    case CAS_REMOVE_SELF: return me ? (sc_shardmap_remove(m, cfg->shard_id), 1) : 0;
     case CAS_REMOVE_DEAD:
         for (size_t i = 0; i < x->ndead; i++)
             if (sc_shardmap_remove(m, x->dead[i]) == 0)
@@ -235,10 +234,10 @@ static void send_heartbeat(struct sc_cluster *cl, redisAsyncContext *ac)
 {
     const struct sc_config *cfg = cl->cfg;
     char key[160];
-    json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "id", cfg->shard_id, "url", cl->url,
-                          "weight", (int)cfg->weight, "started_ms", (json_int_t)cl->started_ms,
-                          "hb_ms", (json_int_t)wall_ms(), "connections",
-                          (json_int_t)cl->ops->connections(cl->data), "epoch", (json_int_t)cl->epoch);
+    json_t *o = json_pack(
+        "{s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "id", cfg->shard_id, "url", cl->url, "weight",
+        (int)cfg->weight, "started_ms", (json_int_t)cl->started_ms, "hb_ms", (json_int_t)wall_ms(),
+        "connections", (json_int_t)cl->ops->connections(cl->data), "epoch", (json_int_t)cl->epoch);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
     snprintf(key, sizeof(key), "%s%s", cl->key_hb_prefix, cfg->shard_id);
@@ -426,14 +425,12 @@ void sc_cluster_control(struct sc_cluster *cl, const char *msg, size_t len)
     const char *id = cl->cfg->shard_id;
     size_t idlen = strlen(id);
 
-    if (len > 6 && !memcmp(msg, "drain ", 6) && len - 6 == idlen &&
-        !memcmp(msg + 6, id, idlen)) {
+    if (len > 6 && !memcmp(msg, "drain ", 6) && len - 6 == idlen && !memcmp(msg + 6, id, idlen)) {
         SC_LOG(SC_LOG_INFO, "cluster: drain requested");
         cl->ops->drain_requested(cl->data);
         return;
     }
-    if (len > 6 && !memcmp(msg, "epoch ", 6) &&
-        strtoull(msg + 6, NULL, 10) != cl->epoch)
+    if (len > 6 && !memcmp(msg, "epoch ", 6) && strtoull(msg + 6, NULL, 10) != cl->epoch)
         cluster_refresh(cl);
 }
 
@@ -461,8 +458,8 @@ int sc_cluster_busy(const struct sc_cluster *cl)
     return cl->leaving && !cl->left && cl->conn.state == SC_RCONN_UP;
 }
 
-int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg,
-                     const struct sc_cluster_ops *ops, void *data, struct sc_cluster **out)
+int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg, const struct sc_cluster_ops *ops,
+                     void *data, struct sc_cluster **out)
 {
     struct sc_cluster *cl = calloc(1, sizeof(*cl));
 
@@ -478,8 +475,7 @@ int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg,
         snprintf(cl->url, sizeof(cl->url), "ws://[%s]:%ld/ws", cfg->host, cfg->port);
     else
         snprintf(cl->url, sizeof(cl->url), "ws://%s:%ld/ws",
-                 cfg->host && strcmp(cfg->host, "0.0.0.0") ? cfg->host : "127.0.0.1",
-                 cfg->port);
+                 cfg->host && strcmp(cfg->host, "0.0.0.0") ? cfg->host : "127.0.0.1", cfg->port);
     snprintf(cl->key_map, sizeof(cl->key_map), "%s:map", cfg->cluster_prefix);
     snprintf(cl->key_hb_prefix, sizeof(cl->key_hb_prefix), "%s:hb:", cfg->cluster_prefix);
     snprintf(cl->channel, sizeof(cl->channel), "%s:control", cfg->cluster_prefix);
@@ -487,8 +483,8 @@ int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg,
     cl->tick.data = cl;
     cl->open_handles = 2; /* the timer and the connection */
     *out = cl;
-    SC_LOG(SC_LOG_INFO, "cluster: shard %s at %s, weight %ld, prefix %s", cfg->shard_id,
-           cl->url, cfg->weight, cfg->cluster_prefix);
+    SC_LOG(SC_LOG_INFO, "cluster: shard %s at %s, weight %ld, prefix %s", cfg->shard_id, cl->url,
+           cfg->weight, cfg->cluster_prefix);
     return sc_rconn_start(&cl->conn, loop, cfg, &cluster_ops, "cluster", cl);
 }
 

@@ -37,24 +37,24 @@ struct sc_member_info {
     char id[SC_SHARD_ID_MAX + 1];
     long long connections;
     long long started_ms;
-    long long hb_ms;  /* when it last wrote its heartbeat (its clock) */
+    long long hb_ms; /* when it last wrote its heartbeat (its clock) */
 };
 
 struct sc_cluster {
-    struct sc_rconn conn;         /* first: rconn callbacks cast back */
+    struct sc_rconn conn; /* first: rconn callbacks cast back */
     const struct sc_config *cfg;
     const struct sc_cluster_ops *ops;
     void *data;
-    sc_shardmap *map;             /* NULL until first read */
+    sc_shardmap *map; /* NULL until first read */
     uint64_t epoch;
-    struct sc_member_info *info;  /* from the last heartbeat scan */
+    struct sc_member_info *info; /* from the last heartbeat scan */
     size_t ninfo;
     uv_timer_t tick;
     int open_handles;
-    int cas_inflight;             /* a WATCH/MULTI is under way */
-    int leaving;                  /* take ourselves out of the map */
-    int draining;                 /* ...and move every client away */
-    int left;                     /* out of the map and heartbeat gone */
+    int cas_inflight; /* a WATCH/MULTI is under way */
+    int leaving;      /* take ourselves out of the map */
+    int draining;     /* ...and move every client away */
+    int left;         /* out of the map and heartbeat gone */
     long long started_ms;
     char url[256];
     char key_map[96];
@@ -65,8 +65,8 @@ struct sc_cluster {
 
 /* Join the cluster named by cfg (shard-id set), on loop. Returns 0 or
  * -ENOMEM; Redis failures are retried. */
-int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg,
-                     const struct sc_cluster_ops *ops, void *data, struct sc_cluster **out);
+int sc_cluster_start(uv_loop_t *loop, const struct sc_config *cfg, const struct sc_cluster_ops *ops,
+                     void *data, struct sc_cluster **out);
 
 /* Leave: out of the map, heartbeat deleted (drain: the node moves its
  * clients away meanwhile, sc_route). */

@@ -24,7 +24,7 @@ struct opt {
     enum opt_type type;
     size_t off;
     long min, max;
-    const char *def;  /* default, as text, for --help */
+    const char *def; /* default, as text, for --help */
     const char *help;
 };
 
@@ -44,8 +44,7 @@ static const struct opt opts[] = {
      "WebSocket connections held at once, more get HTTP 503; 0 = open-files limit - 64"},
     {"max-message-size", OPT_INT, F(max_message_size), 64, 16777216, "16384",
      "bytes in one incoming message; more closes with 1009"},
-    {"max-channels", OPT_INT, F(max_channels), 1, 100000, "64",
-     "subscriptions per connection"},
+    {"max-channels", OPT_INT, F(max_channels), 1, 100000, "64", "subscriptions per connection"},
     {"max-channel-length", OPT_INT, F(max_channel_length), 1, 4096, "128",
      "bytes in a channel name"},
     {"channel-bytes", OPT_STR, F(channel_bytes), 0, 0, "ascii",
@@ -103,7 +102,8 @@ static const struct opt opts[] = {
      "comma-separated templates like user.{sub}.* a token's subject may read"},
     {"allowed-origins", OPT_STR, F(allowed_origins), 0, 0, "any",
      "comma-separated browser Origins allowed to connect; others get 403"},
-    {"tls-cert", OPT_STR, F(tls_cert), 0, 0, "none", "PEM certificate chain: serve wss:// and https://"},
+    {"tls-cert", OPT_STR, F(tls_cert), 0, 0, "none",
+     "PEM certificate chain: serve wss:// and https://"},
     {"tls-key", OPT_STR, F(tls_key), 0, 0, "none", "PEM private key for --tls-cert"},
     {"tls-ciphers", OPT_STR, F(tls_ciphers), 0, 0, "ECDHE with AES-GCM or ChaCha20-Poly1305",
      "TLS 1.2 cipher suites, OpenSSL syntax (TLS 1.3 has AEAD suites only)"},
@@ -161,8 +161,8 @@ static const struct opt *opt_find(const char *name, size_t len, int json)
 }
 
 /* Store one value given as text. Returns 0 or -EINVAL with err set. */
-static int opt_set_text(struct sc_config *cfg, const struct opt *o,
-                        const char *val, char *err, size_t errlen)
+static int opt_set_text(struct sc_config *cfg, const struct opt *o, const char *val, char *err,
+                        size_t errlen)
 {
     char *p = (char *)cfg + o->off;
 
@@ -179,8 +179,10 @@ static int opt_set_text(struct sc_config *cfg, const struct opt *o,
     if (o->type == OPT_BOOL) {
         int b = bool_word(val);
         if (b < 0) {
-            snprintf(err, errlen, "%s: expected true or false (or yes/no, on/off, 1/0), "
-                     "got '%.64s'", o->name, val);
+            snprintf(err, errlen,
+                     "%s: expected true or false (or yes/no, on/off, 1/0), "
+                     "got '%.64s'",
+                     o->name, val);
             return -EINVAL;
         }
         *(long *)p = b;
@@ -190,8 +192,8 @@ static int opt_set_text(struct sc_config *cfg, const struct opt *o,
     errno = 0;
     long v = strtol(val, &end, 10);
     if (errno || end == val || *end || v < o->min || v > o->max) {
-        snprintf(err, errlen, "%s: expected an integer from %ld to %ld, got '%.64s'",
-                 o->name, o->min, o->max, val);
+        snprintf(err, errlen, "%s: expected an integer from %ld to %ld, got '%.64s'", o->name,
+                 o->min, o->max, val);
         return -EINVAL;
     }
     *(long *)p = v;
@@ -227,8 +229,7 @@ static const struct opt *opt_respelled(const char *name, size_t len, int json)
 
 /* JSON values may be numbers or strings of the right type; anything else
  * names the key and fails. */
-static int json_set(struct sc_config *cfg, const char *key, json_t *v,
-                    char *err, size_t errlen)
+static int json_set(struct sc_config *cfg, const char *key, json_t *v, char *err, size_t errlen)
 {
     const struct opt *o = opt_find(key, strlen(key), 1);
     char num[32];
@@ -254,12 +255,14 @@ static int json_set(struct sc_config *cfg, const char *key, json_t *v,
     if (o->type == OPT_BOOL && json_is_boolean(v))
         return opt_set_text(cfg, o, json_is_true(v) ? "1" : "0", err, errlen);
     snprintf(err, errlen, "%s: expected %s", key,
-             o->type == OPT_INT ? "an integer" : o->type == OPT_BOOL ? "true or false" : "a string");
+             o->type == OPT_INT    ? "an integer"
+             : o->type == OPT_BOOL ? "true or false"
+                                   : "a string");
     return -EINVAL;
 }
 
-int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len,
-                        char *err, size_t errlen)
+int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len, char *err,
+                        size_t errlen)
 {
     json_error_t jerr;
     const char *key;
@@ -276,7 +279,8 @@ int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len,
         rc = -EINVAL;
         goto out;
     }
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if ((rc = json_set(cfg, key, v, err, errlen)) < 0)
             break;
     }
@@ -287,8 +291,7 @@ out:
 
 /* Read at most 1 MiB: a config file is small, and a bound keeps a wrong
  * path (a device, a huge log) from stalling start-up. */
-static int config_read_file(struct sc_config *cfg, const char *path,
-                            char *err, size_t errlen)
+static int config_read_file(struct sc_config *cfg, const char *path, char *err, size_t errlen)
 {
     enum { MAX_FILE = 1 << 20 };
     FILE *f = fopen(path, "rb");
@@ -310,8 +313,7 @@ static int config_read_file(struct sc_config *cfg, const char *path,
     rc = ferror(f);
     fclose(f);
     if (rc || n > MAX_FILE) {
-        snprintf(err, errlen, "config %.200s: %s", path,
-                 rc ? "read error" : "larger than 1 MiB");
+        snprintf(err, errlen, "config %.200s: %s", path, rc ? "read error" : "larger than 1 MiB");
         free(text);
         return -EINVAL;
     }
@@ -333,8 +335,7 @@ static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
         char shown[128];
         sc_redis_url_masked(cfg->redis_url, shown, sizeof(shown));
         snprintf(err, errlen, "redis: %s, got '%s'",
-                 rc == -ENOMEM ? "out of memory"
-                               : "expected redis://[[user]:password@]host[:port]",
+                 rc == -ENOMEM ? "out of memory" : "expected redis://[[user]:password@]host[:port]",
                  shown);
         return -EINVAL;
     }
@@ -344,17 +345,19 @@ static int parse_redis_url(struct sc_config *cfg, char *err, size_t errlen)
         return -EINVAL;
     }
     cfg->redis_port = u.port;
-    cfg->redis_user = u.user;          /* ownership moves to cfg */
+    cfg->redis_user = u.user; /* ownership moves to cfg */
     cfg->redis_password = u.password;
     /* One source for the password, and a user never goes without one
      * (a user alone would send no AUTH at all). */
     if (cfg->redis_password && cfg->redis_password_file) {
-        snprintf(err, errlen, "redis-password-file: the --redis URL holds a password "
+        snprintf(err, errlen,
+                 "redis-password-file: the --redis URL holds a password "
                  "too; give it in one place");
         return -EINVAL;
     }
     if (cfg->redis_user && !cfg->redis_password && !cfg->redis_password_file) {
-        snprintf(err, errlen, "redis: a user needs a password: redis://user:password@host "
+        snprintf(err, errlen,
+                 "redis: a user needs a password: redis://user:password@host "
                  "or --redis-password-file");
         return -EINVAL;
     }
@@ -380,8 +383,10 @@ static int config_check_cluster(const struct sc_config *cfg, char *err, size_t e
     if (cfg->advertise_url &&
         ((strncmp(cfg->advertise_url, "ws://", 5) && strncmp(cfg->advertise_url, "wss://", 6)) ||
          !sc_shard_url_valid(cfg->advertise_url))) {
-        snprintf(err, errlen, "advertise-url: expected ws://... or wss://..., at most 255 "
-                 "bytes, got '%.80s'", cfg->advertise_url);
+        snprintf(err, errlen,
+                 "advertise-url: expected ws://... or wss://..., at most 255 "
+                 "bytes, got '%.80s'",
+                 cfg->advertise_url);
         return -EINVAL;
     }
     return 0;
@@ -405,8 +410,10 @@ static int config_check_auth(struct sc_config *cfg, char *err, size_t errlen)
     }
     if (cfg->auth_mode != SC_AUTH_OFF && !cfg->jwt_secret_file && !cfg->jwt_public_key_file &&
         !cfg->jwks_file) {
-        snprintf(err, errlen, "auth: %s needs --jwt-secret-file, --jwt-public-key-file or "
-                 "--jwks-file", m);
+        snprintf(err, errlen,
+                 "auth: %s needs --jwt-secret-file, --jwt-public-key-file or "
+                 "--jwks-file",
+                 m);
         return -EINVAL;
     }
     return 0;
@@ -504,8 +511,8 @@ static int config_read_secrets(struct sc_config *cfg, char *err, size_t errlen)
 
     if (!cfg->redis_password_file)
         return 0;
-    if (sc_redis_password_read(cfg->redis_password_file, &cfg->redis_password, sub,
-                               sizeof(sub)) < 0) {
+    if (sc_redis_password_read(cfg->redis_password_file, &cfg->redis_password, sub, sizeof(sub)) <
+        0) {
         snprintf(err, errlen, "redis-password-file: %s", sub);
         return -EINVAL;
     }
@@ -562,8 +569,8 @@ static void flag_unknown(const char *arg, const char *a, size_t nlen, char *err,
 /* Split "--name=value", "--name value", "--bool [BOOL]" or "--no-bool".
  * Returns the option, or NULL with err set. *val points into argv or at a
  * constant. */
-static const struct opt *flag_lookup(int argc, char **argv, int *i,
-                                     const char **val, char *err, size_t errlen)
+static const struct opt *flag_lookup(int argc, char **argv, int *i, const char **val, char *err,
+                                     size_t errlen)
 {
     const char *a = argv[*i] + 2, *eq = strchr(a, '=');
     size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
@@ -596,8 +603,7 @@ static const struct opt *flag_lookup(int argc, char **argv, int *i,
     return o;
 }
 
-enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
-                                     char **argv)
+enum sc_config_result sc_config_load(struct sc_config *cfg, int argc, char **argv)
 {
     char err[512];
     int i;
@@ -641,7 +647,8 @@ enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
             opt_set_text(cfg, o, val, err, sizeof(err)) < 0)
             goto bad;
     }
-    if (sc_config_finish(cfg, err, sizeof(err)) < 0 || config_read_secrets(cfg, err, sizeof(err)) < 0)
+    if (sc_config_finish(cfg, err, sizeof(err)) < 0 ||
+        config_read_secrets(cfg, err, sizeof(err)) < 0)
         goto bad;
     return SC_CONFIG_OK;
 bad:

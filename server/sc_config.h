@@ -10,25 +10,25 @@
 enum sc_channel_bytes { SC_CHANNEL_ASCII = 0, SC_CHANNEL_UTF8 = 1 };
 
 struct sc_config {
-    char *host;              /* listen address, NULL = all */
+    char *host; /* listen address, NULL = all */
     long port;
     char *redis_url;
     char *redis_password_file; /* read at start-up into redis_password */
-    char *web_root;          /* NULL = installed or source copy */
+    char *web_root;            /* NULL = installed or source copy */
     char *log_level;
 
     long max_connections;
-    long max_message_size;   /* bytes, one incoming message */
-    long max_channels;       /* subscriptions per connection */
-    long max_channel_length; /* bytes */
-    char *channel_bytes;     /* "ascii" or "utf8" */
-    long max_queue_bytes;    /* send queue bound per connection */
-    long handshake_timeout;  /* s */
-    long max_handshakes;     /* connections in their handshake at once */
+    long max_message_size;        /* bytes, one incoming message */
+    long max_channels;            /* subscriptions per connection */
+    long max_channel_length;      /* bytes */
+    char *channel_bytes;          /* "ascii" or "utf8" */
+    long max_queue_bytes;         /* send queue bound per connection */
+    long handshake_timeout;       /* s */
+    long max_handshakes;          /* connections in their handshake at once */
     long max_requests_per_second; /* per connection */
-    long ping_interval;      /* s */
-    long pong_timeout;       /* s */
-    long shutdown_timeout;   /* s */
+    long ping_interval;           /* s */
+    long pong_timeout;            /* s */
+    long shutdown_timeout;        /* s */
 
     long redis_ping_interval; /* ms */
     long redis_timeout;       /* ms */
@@ -38,38 +38,38 @@ struct sc_config {
 
     /* Cluster membership; shard_id NULL means a standalone node. */
     char *shard_id;
-    char *advertise_url;      /* NULL: ws://HOST:PORT/ws */
+    char *advertise_url; /* NULL: ws://HOST:PORT/ws */
     long weight;
-    char *cluster_prefix;     /* Redis key and channel prefix */
-    long heartbeat_ttl;       /* ms */
-    long move_rate;           /* clients moved per second, 0 = auto */
-    long drain;               /* 1: SIGTERM drains instead of closing */
+    char *cluster_prefix; /* Redis key and channel prefix */
+    long heartbeat_ttl;   /* ms */
+    long move_rate;       /* clients moved per second, 0 = auto */
+    long drain;           /* 1: SIGTERM drains instead of closing */
 
     /* Authentication, permissions, TLS (see docs/security.md). */
-    char *auth;               /* "off", "optional" or "required" */
+    char *auth; /* "off", "optional" or "required" */
     char *jwt_secret_file;
     char *jwt_public_key_file;
     char *jwks_file;
     char *jwt_audience;
     char *jwt_issuer;
-    long jwt_leeway;          /* s */
-    char *public_channels;    /* comma-separated names or globs */
-    char *user_namespaces;    /* comma-separated templates with {sub} */
-    char *allowed_origins;    /* comma-separated; NULL = any */
+    long jwt_leeway;       /* s */
+    char *public_channels; /* comma-separated names or globs */
+    char *user_namespaces; /* comma-separated templates with {sub} */
+    char *allowed_origins; /* comma-separated; NULL = any */
     char *tls_cert;
     char *tls_key;
-    char *tls_ciphers;        /* TLS 1.2 suites, OpenSSL syntax; NULL = default */
-    char *tls_min_version;    /* "1.2" or "1.3"; NULL = "1.2" */
-    long key_from_token;      /* 1: a token's sub is the shard key */
+    char *tls_ciphers;     /* TLS 1.2 suites, OpenSSL syntax; NULL = default */
+    char *tls_min_version; /* "1.2" or "1.3"; NULL = "1.2" */
+    long key_from_token;   /* 1: a token's sub is the shard key */
 
     /* Derived by sc_config_finish(), not set directly. */
     char *redis_host;
     long redis_port;
     char *redis_user;
-    char *redis_password;     /* from the URL, or the file once loaded */
+    char *redis_password; /* from the URL, or the file once loaded */
     enum sc_channel_bytes channel_set;
-    int tls_min_minor;        /* 2 or 3: TLS 1.2 or 1.3 at least */
-    int auth_mode;            /* SC_AUTH_OFF / _OPTIONAL / _REQUIRED */
+    int tls_min_minor; /* 2 or 3: TLS 1.2 or 1.3 at least */
+    int auth_mode;     /* SC_AUTH_OFF / _OPTIONAL / _REQUIRED */
 };
 
 enum sc_auth_mode { SC_AUTH_OFF = 0, SC_AUTH_OPTIONAL, SC_AUTH_REQUIRED };
@@ -85,13 +85,12 @@ enum sc_config_result {
  * Redis password). Messages go to stderr through sc_config_error() and
  * name the option, never a secret. On SC_CONFIG_BAD or SC_CONFIG_EXIT the
  * caller still owns cfg and must call sc_config_free(). */
-enum sc_config_result sc_config_load(struct sc_config *cfg, int argc,
-                                     char **argv);
+enum sc_config_result sc_config_load(struct sc_config *cfg, int argc, char **argv);
 
 /* Load only a JSON document (used by tests and the fuzzer). Returns 0, or
  * -EINVAL with a message naming the key in err. */
-int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len,
-                        char *err, size_t errlen);
+int sc_config_load_json(struct sc_config *cfg, const char *text, size_t len, char *err,
+                        size_t errlen);
 
 void sc_config_defaults(struct sc_config *cfg);
 /* Validate and derive fields; touches no file. Returns 0 or -EINVAL with a

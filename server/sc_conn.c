@@ -37,7 +37,6 @@ static int conn_schedule_flush(struct sc_conn *c);
 static void conn_unschedule_flush(struct sc_conn *c);
 static void conn_touch(struct sc_conn *c);
 
-
 static const char *close_text(uint16_t code)
 {
     switch (code) {
@@ -287,8 +286,7 @@ static int conn_schedule_flush(struct sc_conn *c)
 /* Take c off the flush list (it is closing or closed). */
 static void conn_unschedule_flush(struct sc_conn *c)
 {
-    if (c->flush_idx && c->flush_idx <= c->hub->nflush &&
-        c->hub->flush[c->flush_idx - 1] == c)
+    if (c->flush_idx && c->flush_idx <= c->hub->nflush && c->hub->flush[c->flush_idx - 1] == c)
         c->hub->flush[c->flush_idx - 1] = NULL;
     c->flush_idx = 0;
 }
@@ -396,8 +394,7 @@ static int conn_reserve(struct sc_conn *c, size_t extra)
  * before the loop next waits).
  * Returns SC_PERR_NONE, SC_PERR_FORBIDDEN or SC_PERR_TOO_MANY_CHANNELS with
  * msg filled, or -ENOMEM; nothing changed unless SC_PERR_NONE. */
-static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
-                          size_t msglen)
+static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg, size_t msglen)
 {
     struct sc_hub *hub = c->hub;
     const struct sc_jwt_claims *cl = sc_conn_auth_claims(c);
@@ -423,8 +420,7 @@ static int conn_subscribe(struct sc_conn *c, const struct names *n, char *msg,
             continue;
         if (c->nsubs >= hub->limits.max_channels) {
             rc = SC_PERR_TOO_MANY_CHANNELS;
-            snprintf(msg, msglen, "at most %zu channels per connection",
-                     hub->limits.max_channels);
+            snprintf(msg, msglen, "at most %zu channels per connection", hub->limits.max_channels);
             break;
         }
         if (!(sub = sc_registry_subscribe(&hub->reg, c, p, len))) {
@@ -475,8 +471,7 @@ static const enum sc_err_kind perr_kind[] = {
 
 /* Carry out a parsed subscribe or unsubscribe. Returns an error code for
  * the reply (msg filled), SC_PERR_NONE, or -ENOMEM. */
-static int conn_apply(struct sc_conn *c, const struct sc_request *req,
-                      char *msg, size_t msglen)
+static int conn_apply(struct sc_conn *c, const struct sc_request *req, char *msg, size_t msglen)
 {
     struct names n = {.req = req, .count = req->nchannels};
 
@@ -527,9 +522,9 @@ static int conn_request(struct sc_conn *c, const char *text, size_t len)
         snprintf(msg, sizeof(msg), "more than %ld requests per second",
                  hub->cfg->max_requests_per_second);
     } else if (rc == SC_PERR_NONE && (rc = sc_conn_auth_gate(c, req.op)) != SC_PERR_NONE)
-        snprintf(msg, sizeof(msg), "%s", req.op == SC_OP_AUTH
-                 ? "this node does not use tokens (--auth off)"
-                 : "authenticate first: {\"op\":\"auth\",\"token\":...}");
+        snprintf(msg, sizeof(msg), "%s",
+                 req.op == SC_OP_AUTH ? "this node does not use tokens (--auth off)"
+                                      : "authenticate first: {\"op\":\"auth\",\"token\":...}");
     else if (rc == SC_PERR_NONE && req.op == SC_OP_AUTH)
         rc = sc_conn_auth_request(c, &req, msg, sizeof(msg), &close_code);
     else if (rc == SC_PERR_NONE && req.op != SC_OP_PING)
@@ -697,8 +692,8 @@ static int conn_subscribe_url(struct sc_conn *c)
     struct sc_name *list;
     int rc;
 
-    rc = sc_access_url_channels(c->wsi, &c->hub->limits, buf, sizeof(buf), &list, &n.count,
-                              msg, sizeof(msg));
+    rc = sc_access_url_channels(c->wsi, &c->hub->limits, buf, sizeof(buf), &list, &n.count, msg,
+                                sizeof(msg));
     n.list = list;
     if (rc == SC_PERR_NONE && n.count)
         rc = conn_subscribe(c, &n, msg, sizeof(msg));
@@ -758,8 +753,7 @@ static int conn_established(struct sc_conn *c, struct lws *wsi)
     /* Identity, then routing, then subscriptions, each only while the
      * connection stays: a client closed by the auth check or redirected
      * to another shard never reaches the registry or Redis. */
-    if (sc_conn_auth_start(c) != 0 ||
-        (!c->close_code && conn_route(c) != 0) ||
+    if (sc_conn_auth_start(c) != 0 || (!c->close_code && conn_route(c) != 0) ||
         (!c->close_code && conn_subscribe_url(c) != 0)) {
         hub->metrics.errors[SC_ERR_ALLOC]++;
         sc_conn_close(c, 1011);
@@ -834,26 +828,18 @@ static int conn_peer_close(struct sc_conn *c, unsigned char *p, size_t len)
     return 0;
 }
 
-int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
-                     void *user, void *in, size_t len)
+int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
 {
     struct sc_conn *c = user;
 
     switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        return conn_established(c, wsi);
-    case LWS_CALLBACK_RECEIVE:
-        return conn_receive(c, in, len);
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return conn_peer_close(c, in, len);
-    case LWS_CALLBACK_RECEIVE_PONG:
-        conn_touch(c);
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return conn_writeable(c);
-    case LWS_CALLBACK_CLOSED:
-        conn_closed(c);
-        return 0;
+    case LWS_CALLBACK_ESTABLISHED: return conn_established(c, wsi);
+    case LWS_CALLBACK_RECEIVE: return conn_receive(c, in, len);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: return conn_peer_close(c, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG: conn_touch(c); return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: return conn_writeable(c);
+    case LWS_CALLBACK_CLOSED: conn_closed(c); return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* The upgrade is offered to the protocol it would bind to. A
          * refusal is an HTTP answer: a new request may follow. */
@@ -862,7 +848,6 @@ int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
             sc_rxgate_http(lws_get_socket_fd(wsi));
         return rc;
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }

@@ -18,27 +18,27 @@
 struct sc_conn {
     struct lws *wsi;
     struct sc_hub *hub;
-    struct sc_ka_entry ka;         /* on hub->ka's lists unless closing */
+    struct sc_ka_entry ka; /* on hub->ka's lists unless closing */
     struct sc_queue q;
     struct sc_sub **subs;
     uint32_t nsubs, capsubs;
-    char *rx;                      /* message being reassembled */
+    char *rx; /* message being reassembled */
     uint32_t rxlen, rxcap;
-    char *key;                     /* shard key (cluster mode only) */
-    struct sc_conn_auth *auth;     /* identity; NULL when auth is off */
-    uint32_t move_idx;             /* 1 + index in the move queue, or 0 */
-    uint32_t flush_idx;            /* 1 + index in hub->flush, or 0 */
-    uint32_t rl_tokens;            /* request budget, thousandths */
-    uint32_t rl_ms;                /* when it was last refilled */
-    uint16_t close_code;           /* nonzero: close at next writeable */
+    char *key;                 /* shard key (cluster mode only) */
+    struct sc_conn_auth *auth; /* identity; NULL when auth is off */
+    uint32_t move_idx;         /* 1 + index in the move queue, or 0 */
+    uint32_t flush_idx;        /* 1 + index in hub->flush, or 0 */
+    uint32_t rl_tokens;        /* request budget, thousandths */
+    uint32_t rl_ms;            /* when it was last refilled */
+    uint16_t close_code;       /* nonzero: close at next writeable */
     unsigned established : 1;
     unsigned want_ping : 1;
-    unsigned close_sent : 1;       /* our close frame is out */
+    unsigned close_sent : 1;        /* our close frame is out */
     unsigned close_after_queue : 1; /* send what is queued, then close */
     unsigned awaiting_writable : 1; /* socket was full: WRITEABLE resumes */
-    unsigned tls : 1;              /* only lws may write (SSL), but close_notify */
-    unsigned failed : 1;           /* broke RFC 6455: half-close after our close frame */
-    unsigned half_closed : 1;      /* our side of the connection is shut */
+    unsigned tls : 1;               /* only lws may write (SSL), but close_notify */
+    unsigned failed : 1;            /* broke RFC 6455: half-close after our close frame */
+    unsigned half_closed : 1;       /* our side of the connection is shut */
 };
 
 /* Queue a frame to the client (a reference is taken). A full queue closes
@@ -75,8 +75,8 @@ void sc_conn_send_missed(struct sc_conn *c);
  * subject: the token's sub, or NULL. */
 int sc_conn_auth_start(struct sc_conn *c);
 int sc_conn_auth_gate(const struct sc_conn *c, enum sc_op op);
-int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *msg,
-                         size_t msglen, uint16_t *close_code);
+int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *msg, size_t msglen,
+                         uint16_t *close_code);
 const struct sc_jwt_claims *sc_conn_auth_claims(const struct sc_conn *c);
 const char *sc_conn_auth_subject(const struct sc_conn *c);
 void sc_conn_auth_end(struct sc_conn *c);
@@ -104,7 +104,7 @@ size_t sc_conn_broadcast(struct sc_hub *hub, struct sc_msg *m);
 struct sc_msg *sc_conn_status_frame(struct sc_hub *hub, int up);
 
 /* The WebSocket protocol's lws callback. */
-int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                     void *in, size_t len);
+int sc_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
 
 #endif

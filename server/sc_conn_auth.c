@@ -21,10 +21,10 @@
 struct sc_conn_auth {
     struct sc_jwt_claims *claims; /* NULL: anonymous (or still pending) */
     struct sc_conn *conn;
-    struct sc_link wlink;         /* in its deadline's wheel slot */
-    int64_t deadline;             /* unix seconds, 0 = none */
-    uint16_t deadline_code;       /* 4001 pending, 4102 expired */
-    unsigned pending : 1;         /* required mode, not authenticated yet */
+    struct sc_link wlink;   /* in its deadline's wheel slot */
+    int64_t deadline;       /* unix seconds, 0 = none */
+    uint16_t deadline_code; /* 4001 pending, 4102 expired */
+    unsigned pending : 1;   /* required mode, not authenticated yet */
 };
 
 static void wheel_remove(struct sc_hub *hub, struct sc_conn_auth *a)
@@ -35,12 +35,10 @@ static void wheel_remove(struct sc_hub *hub, struct sc_conn_auth *a)
     a->deadline = 0;
 }
 
-static int wheel_insert(struct sc_hub *hub, struct sc_conn_auth *a, int64_t when,
-                        uint16_t code)
+static int wheel_insert(struct sc_hub *hub, struct sc_conn_auth *a, int64_t when, uint16_t code)
 {
     /* calloc'ed lists are empty lists. */
-    if (!hub->auth_wheel &&
-        !(hub->auth_wheel = calloc(WHEEL_SLOTS, sizeof(*hub->auth_wheel))))
+    if (!hub->auth_wheel && !(hub->auth_wheel = calloc(WHEEL_SLOTS, sizeof(*hub->auth_wheel))))
         return -ENOMEM;
     wheel_remove(hub, a);
     if (when <= 0)
@@ -150,8 +148,8 @@ int sc_conn_auth_gate(const struct sc_conn *c, enum sc_op op)
     return SC_PERR_NONE;
 }
 
-int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *msg,
-                         size_t msglen, uint16_t *close_code)
+int sc_conn_auth_request(struct sc_conn *c, const struct sc_request *req, char *msg, size_t msglen,
+                         uint16_t *close_code)
 {
     struct sc_hub *hub = c->hub;
     struct sc_jwt_claims *cl;

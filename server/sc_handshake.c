@@ -38,8 +38,8 @@ int sc_hs_version_13(const char *v, size_t len)
 
 static int is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 int sc_hs_key_valid(const char *v, size_t len)
@@ -56,8 +56,8 @@ int sc_hs_key_valid(const char *v, size_t len)
 
 /* Calls each(elem, elen, arg) for the elements of the list v[0..len),
  * trimmed; stops at and returns the first nonzero result. */
-static int list_walk(const char *v, size_t len,
-                     int (*each)(const char *, size_t, const void *), const void *arg)
+static int list_walk(const char *v, size_t len, int (*each)(const char *, size_t, const void *),
+                     const void *arg)
 {
     while (1) {
         const char *comma = memchr(v, ',', len);
@@ -242,7 +242,7 @@ static void name_add(struct sc_hs_scan *s, unsigned char c)
 {
     for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if ((s->match & (1u << i)) && (s->n >= strlen(names[i]) || names[i][s->n] != c))
-            s->match &= (uint8_t)~(1u << i);
+            s->match &= (uint8_t) ~(1u << i);
     if (s->n < UINT8_MAX)
         s->n++;
 }
@@ -368,7 +368,7 @@ static void upgrade_byte(struct sc_hs_scan *s, unsigned char c)
     for (unsigned i = 0; i < sizeof(upgrades) / sizeof(upgrades[0]); i++)
         if ((s->match & (1u << i)) &&
             (s->hp >= strlen(upgrades[i]) || (unsigned char)upgrades[i][s->hp] != lower(c)))
-            s->match &= (uint8_t)~(1u << i);
+            s->match &= (uint8_t) ~(1u << i);
     if (s->hp < UINT8_MAX)
         s->hp++;
 }
@@ -399,7 +399,7 @@ static int method_byte(struct sc_hs_scan *s, unsigned char c)
     for (unsigned i = 0; i < n; i++)
         if ((s->match & (1u << i)) &&
             (s->n >= strlen(methods[i]) || (unsigned char)methods[i][s->n] != lower(c)))
-            s->match &= (uint8_t)~(1u << i);
+            s->match &= (uint8_t) ~(1u << i);
     s->n++;
     return s->match ? 0 : SC_HS_METHOD;
 }
@@ -408,8 +408,7 @@ static int method_byte(struct sc_hs_scan *s, unsigned char c)
 static int line_byte(struct sc_hs_scan *s, unsigned char c)
 {
     switch (s->state) {
-    case ST_METHOD:
-        return method_byte(s, c);
+    case ST_METHOD: return method_byte(s, c);
     case ST_LINE:
         if (c == '\n') {
             s->state = ST_HEAD;
@@ -417,16 +416,13 @@ static int line_byte(struct sc_hs_scan *s, unsigned char c)
             s->hp = 0;
         }
         return 0;
-    case ST_UPVAL:
-        upgrade_byte(s, c);
-        return 0;
-    default:
-        return head_byte(s, c);
+    case ST_UPVAL: upgrade_byte(s, c); return 0;
+    default: return head_byte(s, c);
     }
 }
 
-enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
-                                   size_t len, size_t *at, enum sc_hs_param *param)
+enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p, size_t len,
+                                   size_t *at, enum sc_hs_param *param)
 {
     for (size_t i = 0; i < len && s->state != ST_DONE; i++) {
         unsigned char c = p[i];
@@ -436,9 +432,7 @@ enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
         switch (s->state) {
         case ST_PATH:
         case ST_NAME:
-        case ST_VALUE:
-            target_byte(s, c);
-            continue;
+        case ST_VALUE: target_byte(s, c); continue;
         case ST_PCT1:
             if ((h = hexval(c)) < 0) {
                 v = SC_HS_BAD_ESCAPE;

@@ -64,12 +64,12 @@ size_t sc_hs_response(char *out, size_t cap, unsigned status, const char *body);
 enum sc_hs_param { SC_HS_PARAM_OTHER, SC_HS_PARAM_CHANNELS, SC_HS_PARAM_KEY };
 
 enum sc_hs_verdict {
-    SC_HS_FINE = 0,     /* nothing wrong so far */
-    SC_HS_BAD_ESCAPE,   /* '%' not followed by two hex digits */
-    SC_HS_NUL,          /* %00, which would end the value early */
-    SC_HS_BAD_UPGRADE,  /* an Upgrade header lws would refuse (403) */
-    SC_HS_METHOD,       /* a method lws does not know (403), or CONNECT */
-    SC_HS_NOT_HTTP,     /* a request line that starts with no method */
+    SC_HS_FINE = 0,    /* nothing wrong so far */
+    SC_HS_BAD_ESCAPE,  /* '%' not followed by two hex digits */
+    SC_HS_NUL,         /* %00, which would end the value early */
+    SC_HS_BAD_UPGRADE, /* an Upgrade header lws would refuse (403) */
+    SC_HS_METHOD,      /* a method lws does not know (403), or CONNECT */
+    SC_HS_NOT_HTTP,    /* a request line that starts with no method */
 };
 
 /* Streaming scanner of the request heads of one HTTP/1.x connection, for
@@ -100,8 +100,8 @@ void sc_hs_scan_init(struct sc_hs_scan *s);
  * first problem found; then *at is the offset in p of the byte that made
  * it one (for an Upgrade header or CONNECT, the end of the head), *param
  * the parameter it was in, and the scan is over. */
-enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
-                                   size_t len, size_t *at, enum sc_hs_param *param);
+enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p, size_t len,
+                                   size_t *at, enum sc_hs_param *param);
 
 /* The status to refuse a verdict with: 405 (with Allow: GET) for a
  * method, else 400. */

@@ -27,13 +27,11 @@
  * looking at the first parameter that does not fit. */
 #define QUERY_ARG_MAX 4096
 
-
 /* The status line. lws would write the request's HTTP version, which it
  * records only for requests that are not upgrades (so "HTTP/1.0" there),
  * and no reason phrase for 426; RFC 7230 section 2.6 asks for the
  * server's own version, HTTP/1.1. */
-static int http_status_line(struct lws *wsi, unsigned status, unsigned char **p,
-                            unsigned char *end)
+static int http_status_line(struct lws *wsi, unsigned status, unsigned char **p, unsigned char *end)
 {
     char line[64];
     int n = snprintf(line, sizeof(line), "HTTP/1.1 %u %s", status, sc_hs_reason_phrase(status));
@@ -43,20 +41,18 @@ static int http_status_line(struct lws *wsi, unsigned status, unsigned char **p,
 
 /* Write a whole small response. Returns what the callback must return:
  * nonzero when lws should close the connection. */
-static int http_respond(struct lws *wsi, unsigned status, const char *ctype,
-                        const char *body, size_t len)
+static int http_respond(struct lws *wsi, unsigned status, const char *ctype, const char *body,
+                        size_t len)
 {
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
 
     if (http_status_line(wsi, status, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                     (const unsigned char *)ctype, (int)strlen(ctype), &p,
-                                     end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)ctype,
+                                     (int)strlen(ctype), &p, end) ||
         lws_add_http_header_content_length(wsi, (lws_filepos_t)len, &p, end) ||
-        (status == 405 &&
-         lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
-                                     (const unsigned char *)"GET", 3, &p, end)) ||
+        (status == 405 && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                                      (const unsigned char *)"GET", 3, &p, end)) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
@@ -94,14 +90,16 @@ static int http_healthz(struct lws *wsi, struct sc_hub *hub)
                   "{\"status\":\"%s\",\"redis\":\"%s\",\"connections\":%llu,"
                   "\"subscriptions\":%llu,\"channels\":%llu,\"patterns\":%llu,"
                   "\"uptime_s\":%.0f}\n",
-                  hub->stopping ? "stopping" : st.healthy ? "ok" : "degraded", st.redis,
-                  (unsigned long long)st.gauges.connections,
+                  hub->stopping ? "stopping"
+                  : st.healthy  ? "ok"
+                                : "degraded",
+                  st.redis, (unsigned long long)st.gauges.connections,
                   (unsigned long long)st.gauges.subscriptions,
-                  (unsigned long long)st.gauges.channels,
-                  (unsigned long long)st.gauges.patterns, st.gauges.uptime_s);
-    rc = sc_buf_failed(&b) ? 1
-                           : http_respond(wsi, st.healthy ? 200 : 503, "application/json",
-                                          b.data, b.len);
+                  (unsigned long long)st.gauges.channels, (unsigned long long)st.gauges.patterns,
+                  st.gauges.uptime_s);
+    rc = sc_buf_failed(&b)
+             ? 1
+             : http_respond(wsi, st.healthy ? 200 : 503, "application/json", b.data, b.len);
     sc_buf_free(&b);
     return rc;
 }
@@ -115,17 +113,14 @@ static int http_metrics(struct lws *wsi, struct sc_hub *hub)
     hub->ops->status(hub, &st);
     sc_buf_init(&b);
     sc_metrics_render(&hub->metrics, &st.gauges, &b);
-    rc = sc_buf_failed(&b) ? 1
-                           : http_respond(wsi, 200, "text/plain; version=0.0.4",
-                                          b.data, b.len);
+    rc = sc_buf_failed(&b) ? 1 : http_respond(wsi, 200, "text/plain; version=0.0.4", b.data, b.len);
     sc_buf_free(&b);
     return rc;
 }
 
 static int http_json_body(struct lws *wsi, unsigned status, struct sc_buf *b)
 {
-    int rc = sc_buf_failed(b) ? 1 : http_respond(wsi, status, "application/json",
-                                                 b->data, b->len);
+    int rc = sc_buf_failed(b) ? 1 : http_respond(wsi, status, "application/json", b->data, b->len);
     sc_buf_free(b);
     return rc;
 }
@@ -181,8 +176,7 @@ static int http_close_with(struct lws *wsi, unsigned status, const char *why)
 }
 
 /* Refuse an upgrade, counted under kind. Returns -1 (close). */
-static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
-                          enum sc_err_kind kind)
+static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why, enum sc_err_kind kind)
 {
     sc_hub_of(wsi)->metrics.errors[kind]++;
     return http_close_with(wsi, status, why);
@@ -195,8 +189,7 @@ static int upgrade_refuse(struct lws *wsi, unsigned status, const char *why,
  * when Host, "Connection: Upgrade", the key or a subprotocol it knows is
  * missing, or a list it reads is not to its liking (sc_hs_token_list).
  * Returns NULL, or the reason to refuse with (*status). */
-static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto,
-                                         unsigned *status)
+static const char *upgrade_check_rfc6455(struct lws *wsi, const char *proto, unsigned *status)
 {
     char v[512];
     int n;
@@ -251,8 +244,8 @@ static const char *upgrade_origin(struct lws *wsi, char *buf, size_t len)
 /* ?token=: verified here so a bad token is refused with 401 before the
  * upgrade. In required mode a connection may come without one and send
  * {"op":"auth"} first; ?channels= then needs the token in the URL. */
-static int upgrade_check_token(struct lws *wsi, struct sc_hub *hub,
-                               struct sc_jwt_claims **claims, char *msg, size_t msglen)
+static int upgrade_check_token(struct lws *wsi, struct sc_hub *hub, struct sc_jwt_claims **claims,
+                               char *msg, size_t msglen)
 {
     char buf[SC_JWT_MAX_TOKEN + 1];
     const char *tok, *code;
@@ -282,19 +275,18 @@ static int upgrade_check_token(struct lws *wsi, struct sc_hub *hub,
  * reserved), -ENOMEM, or -1 (400: bad_channel, too_many_channels), with
  * the reason in msg. */
 static int upgrade_check_channels(struct lws *wsi, struct sc_hub *hub,
-                                  const struct sc_jwt_claims *claims, char *msg,
-                                  size_t msglen)
+                                  const struct sc_jwt_claims *claims, char *msg, size_t msglen)
 {
     char buf[SC_URL_ARG_MAX], why[256];
     struct sc_name *names;
     size_t count;
     uint64_t budget = SC_GLOB_MAX_WORK;
     int rc = sc_access_url_channels(wsi, &hub->limits, buf, sizeof(buf), &names, &count, why,
-                                  sizeof(why));
+                                    sizeof(why));
 
     for (size_t i = 0; rc == SC_PERR_NONE && i < count; i++)
         rc = sc_access_may_subscribe(hub, claims, names[i].p, names[i].len, &budget, why,
-                                   sizeof(why));
+                                     sizeof(why));
     free(names);
     if (rc == SC_PERR_NONE)
         return 0;
@@ -327,11 +319,9 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
     if ((why = upgrade_check_rfc6455(wsi, proto, &status)))
         return upgrade_refuse(wsi, status, why, SC_ERR_REJECTED_REQUEST);
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
-        return upgrade_refuse(wsi, 404, "WebSocket endpoint is /ws\n",
-                              SC_ERR_REJECTED_REQUEST);
+        return upgrade_refuse(wsi, 404, "WebSocket endpoint is /ws\n", SC_ERR_REJECTED_REQUEST);
     if (hub->stopping || hub->nconns >= hub->max_conns)
-        return upgrade_refuse(wsi, 503, "node is at its connection limit\n",
-                              SC_ERR_REJECTED_FULL);
+        return upgrade_refuse(wsi, 503, "node is at its connection limit\n", SC_ERR_REJECTED_FULL);
     if (upgrade_check_key(wsi) < 0)
         return upgrade_refuse(wsi, 400, "bad_key: 1-128 printable ASCII bytes\n",
                               SC_ERR_REJECTED_REQUEST);
@@ -360,10 +350,15 @@ int sc_http_confirm_upgrade(struct lws *wsi, const char *proto)
 static const char *mime_of(const char *path)
 {
     static const char *const map[][2] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"}, {".svg", "image/svg+xml"},
-        {".png", "image/png"}, {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(path, '.');
 
@@ -442,8 +437,8 @@ static int http_filter_fd(struct sc_hub *hub, int fd)
     return 1;
 }
 
-int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
-                     void *user, void *in, size_t len)
+int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
 {
     char uri[128];
 
@@ -475,7 +470,6 @@ int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (!strcmp(uri, "/ws"))
             return http_close_with(wsi, 426, "connect with a WebSocket client\n");
         return http_file(wsi, sc_hub_of(wsi), uri);
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    default: return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }

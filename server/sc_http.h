@@ -7,8 +7,8 @@
 #include <libwebsockets.h>
 
 /* The HTTP protocol's lws callback. */
-int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                     void *in, size_t len);
+int sc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
 
 /* Admit or refuse a WebSocket upgrade (the handshake per RFC 6455 4.2.1,
  * path, connection limit, Origin, ?token=, ?key=, ?channels=). Returns 0

@@ -65,7 +65,7 @@ struct sc_hub {
     struct sc_metrics metrics;
     struct sc_proto_limits limits;
     struct sc_auth auth;
-    struct sc_list *auth_wheel;   /* deadline slots, see sc_conn_auth.c */
+    struct sc_list *auth_wheel; /* deadline slots, see sc_conn_auth.c */
     int64_t auth_swept;
     /* Claims of the upgrade just admitted, for its ESTABLISHED to take
      * (sc_access_take): a token is verified once per connection. */
@@ -87,8 +87,8 @@ struct sc_hub {
     struct sc_conn **flush;
     size_t nflush, capflush;
 
-    int stopping;          /* new upgrades get 503, new connections 1001 */
-    int redis_down;        /* clients were told Redis is down */
+    int stopping;   /* new upgrades get 503, new connections 1001 */
+    int redis_down; /* clients were told Redis is down */
     char web_root[4096];
 };
 

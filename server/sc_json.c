@@ -26,8 +26,7 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
     if (c >= 0xF0 && c <= 0xF4) {
         unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
         unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
-        if (avail < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
+        if (avail < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
         return 4;
     }
@@ -77,8 +76,11 @@ static void json_append_escape(struct sc_buf *b, unsigned char c)
     case '\b': e[1] = 'b'; break;
     case '\f': e[1] = 'f'; break;
     default:
-        e[1] = 'u'; e[2] = '0'; e[3] = '0';
-        e[4] = hex[c >> 4]; e[5] = hex[c & 15];
+        e[1] = 'u';
+        e[2] = '0';
+        e[3] = '0';
+        e[4] = hex[c >> 4];
+        e[5] = hex[c & 15];
         sc_buf_append(b, e, 6);
         return;
     }

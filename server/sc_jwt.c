@@ -37,7 +37,7 @@ struct sc_jwt_key {
     char *kid;             /* NULL: the key has none */
     unsigned char *secret; /* HS256, wiped on free */
     size_t secret_len;
-    EVP_PKEY *pkey;        /* RS256, ES256 */
+    EVP_PKEY *pkey; /* RS256, ES256 */
 };
 
 struct sc_jwt_keys {
@@ -58,8 +58,7 @@ const char *sc_jwt_alg_name(enum sc_jwt_alg alg)
  * unused bits zero, so a signature has exactly one accepted spelling) into
  * a malloc'd buffer. Returns 0 and the buffer (never NULL, even when
  * empty), -EINVAL or -ENOMEM. */
-static int b64u_decode(const char *in, size_t len, unsigned char **out,
-                       size_t *outlen)
+static int b64u_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
 {
     unsigned char *buf = malloc(SC_BASE64_DECODED_MAX(len));
 
@@ -134,9 +133,8 @@ static int keys_push(struct sc_jwt_keys *keys, struct sc_jwt_key *k)
 /* Reads at most max bytes with plain read(2): no stdio buffer keeps a copy
  * of a secret after we wipe ours. On success the caller owns *out and must
  * wipe *outlen bytes of it before freeing when it may hold a secret. */
-static int read_file(const char *path, size_t max, unsigned char **out,
-                     size_t *outlen, const char *what, char *err,
-                     size_t errlen)
+static int read_file(const char *path, size_t max, unsigned char **out, size_t *outlen,
+                     const char *what, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     unsigned char *buf = fd < 0 ? NULL : malloc(max + 1);
@@ -167,8 +165,7 @@ static int read_file(const char *path, size_t max, unsigned char **out,
     return buf || fd < 0 ? -EINVAL : -ENOMEM;
 }
 
-int sc_jwt_keys_load_hmac_file(struct sc_jwt_keys *keys, const char *path,
-                               char *err, size_t errlen)
+int sc_jwt_keys_load_hmac_file(struct sc_jwt_keys *keys, const char *path, char *err, size_t errlen)
 {
     struct sc_jwt_key k = {.alg = SC_JWT_HS256};
     unsigned char *buf;
@@ -192,13 +189,15 @@ int sc_jwt_keys_load_hmac_file(struct sc_jwt_keys *keys, const char *path,
     /* A public key used as the HMAC secret would let anyone who has the
      * public key mint tokens: refuse the likely mix-up outright. */
     if (memmem(buf, len, "-----BEGIN", 10) || memmem(buf, len, "\"kty\"", 5)) {
-        snprintf(err, errlen, "jwt secret file %.200s: looks like a PEM key or a "
-                 "JWKS, not a shared secret", path);
+        snprintf(err, errlen,
+                 "jwt secret file %.200s: looks like a PEM key or a "
+                 "JWKS, not a shared secret",
+                 path);
         goto out;
     }
     if (len < SC_JWT_MIN_SECRET) {
-        snprintf(err, errlen, "jwt secret file %.200s: secret shorter than %d bytes",
-                 path, SC_JWT_MIN_SECRET);
+        snprintf(err, errlen, "jwt secret file %.200s: secret shorter than %d bytes", path,
+                 SC_JWT_MIN_SECRET);
         goto out;
     }
     k.secret = OPENSSL_memdup(buf, len);
@@ -231,8 +230,8 @@ static enum sc_jwt_alg pkey_alg(EVP_PKEY *pk, char *msg, size_t msglen)
     if (EVP_PKEY_is_a(pk, "RSA")) {
         if (bits >= MIN_RSA_BITS && bits <= MAX_RSA_BITS)
             return SC_JWT_RS256;
-        snprintf(msg, msglen, "RSA key of %d bits (need %d to %d)", bits,
-                 MIN_RSA_BITS, MAX_RSA_BITS);
+        snprintf(msg, msglen, "RSA key of %d bits (need %d to %d)", bits, MIN_RSA_BITS,
+                 MAX_RSA_BITS);
         return 0;
     }
     if (EVP_PKEY_is_a(pk, "EC")) {
@@ -246,8 +245,7 @@ static enum sc_jwt_alg pkey_alg(EVP_PKEY *pk, char *msg, size_t msglen)
     return 0;
 }
 
-int sc_jwt_keys_load_pem_file(struct sc_jwt_keys *keys, const char *path,
-                              char *err, size_t errlen)
+int sc_jwt_keys_load_pem_file(struct sc_jwt_keys *keys, const char *path, char *err, size_t errlen)
 {
     struct sc_jwt_key k = {0};
     unsigned char *buf;
@@ -349,10 +347,8 @@ static EVP_PKEY *jwk_ec(json_t *jk)
         point[0] = 0x04;
         memcpy(point + 1, x, 32);
         memcpy(point + 33, y, 32);
-        if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                            "prime256v1", 0) &&
-            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-                                             sizeof(point)))
+        if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)))
             pk = pkey_fromdata("EC", bld);
     }
     OSSL_PARAM_BLD_free(bld);
@@ -377,11 +373,10 @@ static int opt_string(json_t *obj, const char *name, const char **s)
 /* Refuses JWKs that are not objects, carry private parts (a verifying node
  * has no business holding them: the file is probably the wrong one) or
  * have members of the wrong type. Returns NULL or the reason. */
-static const char *jwk_sane(json_t *jk, const char **kty, const char **use,
-                            const char **alg, const char **kid, const char **crv)
+static const char *jwk_sane(json_t *jk, const char **kty, const char **use, const char **alg,
+                            const char **kid, const char **crv)
 {
-    static const char *const private_members[] = {"d", "p", "q", "dp", "dq",
-                                                  "qi", "oth", "k"};
+    static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
 
     if (!json_is_object(jk) || opt_string(jk, "kty", kty) != 1)
         return "not an object with a string kty";
@@ -411,8 +406,7 @@ static int jwk_load(struct sc_jwt_keys *set, json_t *jk, char *msg, size_t msgle
     }
     rsa = !strcmp(kty, "RSA");
     if ((!rsa && strcmp(kty, "EC")) || (use && strcmp(use, "sig")) ||
-        (alg && strcmp(alg, rsa ? "RS256" : "ES256")) ||
-        (!rsa && (!crv || strcmp(crv, "P-256"))))
+        (alg && strcmp(alg, rsa ? "RS256" : "ES256")) || (!rsa && (!crv || strcmp(crv, "P-256"))))
         return 0;
     k.pkey = rsa ? jwk_rsa(jk) : jwk_ec(jk);
     if (!k.pkey)
@@ -429,8 +423,7 @@ static int jwk_load(struct sc_jwt_keys *set, json_t *jk, char *msg, size_t msgle
     return rc;
 }
 
-int sc_jwt_keys_load_jwks_file(struct sc_jwt_keys *keys, const char *path,
-                               char *err, size_t errlen)
+int sc_jwt_keys_load_jwks_file(struct sc_jwt_keys *keys, const char *path, char *err, size_t errlen)
 {
     size_t n0 = keys->n, n, i;
     unsigned char *buf;
@@ -449,7 +442,8 @@ int sc_jwt_keys_load_jwks_file(struct sc_jwt_keys *keys, const char *path,
         snprintf(err, errlen, "jwks file %.200s: not a JSON object with a keys array", path);
         goto out;
     }
-    json_array_foreach(arr, i, jk) {
+    json_array_foreach(arr, i, jk)
+    {
         if ((rc = jwk_load(keys, jk, why, sizeof(why))) < 0) {
             snprintf(err, errlen, "jwks file %.200s: keys[%zu]: %s", path, i, why);
             goto out;
@@ -501,8 +495,8 @@ static int pkey_verify(EVP_PKEY *pk, const unsigned char *msg, size_t mlen,
 
 /* 1 if sig is k's signature of msg, else 0. The length checks come first:
  * a signature's length is public, its bytes are compared in constant time. */
-static int key_verify(const struct sc_jwt_key *k, const unsigned char *msg,
-                      size_t mlen, const unsigned char *sig, size_t slen)
+static int key_verify(const struct sc_jwt_key *k, const unsigned char *msg, size_t mlen,
+                      const unsigned char *sig, size_t slen)
 {
     unsigned char mac[EVP_MAX_MD_SIZE], *der;
     size_t maclen = 0;
@@ -511,8 +505,9 @@ static int key_verify(const struct sc_jwt_key *k, const unsigned char *msg,
     switch (k->alg) {
     case SC_JWT_HS256:
         if (slen == 32 &&
-            EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k->secret, k->secret_len,
-                      msg, mlen, mac, sizeof(mac), &maclen) && maclen == 32)
+            EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k->secret, k->secret_len, msg, mlen, mac,
+                      sizeof(mac), &maclen) &&
+            maclen == 32)
             ok = CRYPTO_memcmp(mac, sig, 32) == 0;
         OPENSSL_cleanse(mac, sizeof(mac));
         break;
@@ -537,7 +532,7 @@ struct jws {
     const char *part[3]; /* header, payload, signature (base64url) */
     size_t len[3];
     enum sc_jwt_alg alg;
-    const char *kid;     /* in header, NULL if none */
+    const char *kid; /* in header, NULL if none */
     json_t *header;
 };
 
@@ -572,8 +567,7 @@ static const char *jws_header(struct jws *t, const struct sc_jwt_keys *keys)
     t->header = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL);
     free(raw);
     if (!json_is_object(t->header) || opt_string(t->header, "alg", &alg) != 1 ||
-        opt_string(t->header, "typ", &typ) < 0 ||
-        opt_string(t->header, "kid", &t->kid) < 0 ||
+        opt_string(t->header, "typ", &typ) < 0 || opt_string(t->header, "kid", &t->kid) < 0 ||
         (t->kid && strlen(t->kid) > MAX_KID) || (typ && strcasecmp(typ, "JWT")) ||
         json_object_get(t->header, "crit"))
         return "malformed";
@@ -628,8 +622,7 @@ static int numeric_date(json_t *obj, const char *name, int round_up, int64_t *v)
     return 1;
 }
 
-static const char *check_times(json_t *c, int64_t now, const struct sc_jwt_opts *o,
-                               int64_t *exp)
+static const char *check_times(json_t *c, int64_t now, const struct sc_jwt_opts *o, int64_t *exp)
 {
     int64_t L = o->leeway > SC_JWT_MAX_LEEWAY ? SC_JWT_MAX_LEEWAY : o->leeway;
     int64_t nbf, iat;
@@ -671,7 +664,8 @@ static const char *check_aud_iss(json_t *c, const struct sc_jwt_opts *o)
         return strcmp(json_string_value(aud), o->audience) ? "bad_audience" : NULL;
     if (aud && !json_is_array(aud))
         return "bad_claims";
-    json_array_foreach(aud, i, v) {
+    json_array_foreach(aud, i, v)
+    {
         if (!json_is_string(v))
             return "bad_claims";
         found |= !strcmp(json_string_value(v), o->audience);
@@ -695,7 +689,8 @@ static const char *take_claims(json_t *c, struct sc_jwt_claims *out)
     }
     if (ch && (!json_is_array(ch) || json_array_size(ch) > SC_JWT_MAX_GRANTS))
         return "bad_claims";
-    json_array_foreach(ch, i, v) {
+    json_array_foreach(ch, i, v)
+    {
         if (!json_is_string(v) || !json_string_length(v) ||
             json_string_length(v) > SC_JWT_MAX_GRANT_LENGTH)
             return "bad_claims";
@@ -711,8 +706,8 @@ static const char *take_claims(json_t *c, struct sc_jwt_claims *out)
     return NULL;
 }
 
-static const char *jws_claims(const struct jws *t, int64_t now,
-                              const struct sc_jwt_opts *o, struct sc_jwt_claims *out)
+static const char *jws_claims(const struct jws *t, int64_t now, const struct sc_jwt_opts *o,
+                              struct sc_jwt_claims *out)
 {
     unsigned char *raw;
     size_t rawlen;
@@ -725,16 +720,15 @@ static const char *jws_claims(const struct jws *t, int64_t now,
     free(raw);
     if (!json_is_object(c))
         why = "malformed";
-    else if (!(why = check_times(c, now, o, &out->exp)) &&
-             !(why = check_aud_iss(c, o)))
+    else if (!(why = check_times(c, now, o, &out->exp)) && !(why = check_aud_iss(c, o)))
         why = take_claims(c, out);
     json_decref(c);
     return why;
 }
 
-int sc_jwt_verify(const struct sc_jwt_keys *keys, const char *token,
-                  size_t len, int64_t now, const struct sc_jwt_opts *opts,
-                  struct sc_jwt_claims *claims, char *err, size_t errlen)
+int sc_jwt_verify(const struct sc_jwt_keys *keys, const char *token, size_t len, int64_t now,
+                  const struct sc_jwt_opts *opts, struct sc_jwt_claims *claims, char *err,
+                  size_t errlen)
 {
     static const struct sc_jwt_opts defaults;
     struct jws t = {0};
@@ -754,8 +748,8 @@ int sc_jwt_verify(const struct sc_jwt_keys *keys, const char *token,
     sc_jwt_claims_free(claims);
     if (!strcmp(why, "internal"))
         return -ENOMEM;
-    if (!strcmp(why, "malformed") || !strcmp(why, "missing_exp") ||
-        !strcmp(why, "bad_subject") || !strcmp(why, "bad_claims"))
+    if (!strcmp(why, "malformed") || !strcmp(why, "missing_exp") || !strcmp(why, "bad_subject") ||
+        !strcmp(why, "bad_claims"))
         return -EINVAL;
     return -EACCES;
 }

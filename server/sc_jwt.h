@@ -39,9 +39,9 @@ struct sc_jwt_opts {
 /* The verified claims the node uses. Owned by the caller of
  * sc_jwt_verify; release with sc_jwt_claims_free. */
 struct sc_jwt_claims {
-    char *sub;        /* 1..SC_JWT_MAX_SUB bytes, no control characters */
-    int64_t exp;      /* unix seconds; INT64_MAX when absent (exp_optional) */
-    char **channels;  /* grants, exact names or Redis globs; may be 0 */
+    char *sub;       /* 1..SC_JWT_MAX_SUB bytes, no control characters */
+    int64_t exp;     /* unix seconds; INT64_MAX when absent (exp_optional) */
+    char **channels; /* grants, exact names or Redis globs; may be 0 */
     size_t nchannels;
 };
 
@@ -56,15 +56,14 @@ void sc_jwt_keys_free(struct sc_jwt_keys *keys);
  * SC_JWT_MIN_SECRET bytes, or a file over 64 KiB. The key has no kid.
  * Returns 0, or -EINVAL / -ENOMEM with a message (path and reason, never
  * the content) in err; the key set is unchanged on error. */
-int sc_jwt_keys_load_hmac_file(struct sc_jwt_keys *keys, const char *path,
-                               char *err, size_t errlen);
+int sc_jwt_keys_load_hmac_file(struct sc_jwt_keys *keys, const char *path, char *err,
+                               size_t errlen);
 
 /* Adds one PEM "PUBLIC KEY" (SubjectPublicKeyInfo) from the file at path:
  * an RSA key of at least 2048 bits (serves RS256) or an EC P-256 key
  * (serves ES256). The key has no kid. Returns 0, or -EINVAL / -ENOMEM with
  * a message in err; the key set is unchanged on error. */
-int sc_jwt_keys_load_pem_file(struct sc_jwt_keys *keys, const char *path,
-                              char *err, size_t errlen);
+int sc_jwt_keys_load_pem_file(struct sc_jwt_keys *keys, const char *path, char *err, size_t errlen);
 
 /* Adds the keys of a JWKS file (RFC 7517, {"keys":[...]}, at most 1 MiB):
  * kty "RSA" (n, e; at least 2048 bits) and kty "EC" (crv "P-256", x, y),
@@ -74,8 +73,8 @@ int sc_jwt_keys_load_pem_file(struct sc_jwt_keys *keys, const char *path,
  * malformed supported key, or no usable key at all is refused: returns
  * -EINVAL (or -ENOMEM) with a message in err and the key set unchanged.
  * Returns the number of keys added (> 0) on success. */
-int sc_jwt_keys_load_jwks_file(struct sc_jwt_keys *keys, const char *path,
-                               char *err, size_t errlen);
+int sc_jwt_keys_load_jwks_file(struct sc_jwt_keys *keys, const char *path, char *err,
+                               size_t errlen);
 
 /* Number of keys serving alg in the set. */
 size_t sc_jwt_keys_count(const struct sc_jwt_keys *keys, enum sc_jwt_alg alg);
@@ -97,9 +96,9 @@ size_t sc_jwt_keys_count(const struct sc_jwt_keys *keys, enum sc_jwt_alg alg);
  * "bad_claims"), -EACCES for a well-formed token that is not acceptable
  * ("alg_not_allowed", "unknown_kid", "bad_signature", "expired",
  * "not_yet_valid", "bad_audience", "bad_issuer"), -ENOMEM ("internal"). */
-int sc_jwt_verify(const struct sc_jwt_keys *keys, const char *token,
-                  size_t len, int64_t now, const struct sc_jwt_opts *opts,
-                  struct sc_jwt_claims *claims, char *err, size_t errlen);
+int sc_jwt_verify(const struct sc_jwt_keys *keys, const char *token, size_t len, int64_t now,
+                  const struct sc_jwt_opts *opts, struct sc_jwt_claims *claims, char *err,
+                  size_t errlen);
 
 /* Frees what sc_jwt_verify put in claims and zeroes it. Safe on a zeroed
  * or already freed struct. */

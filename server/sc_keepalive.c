@@ -29,8 +29,7 @@ void sc_keepalive_remove(struct sc_keepalive *ka, struct sc_ka_entry *e)
     e->list = SC_KA_NONE;
 }
 
-static void entry_append(struct sc_keepalive *ka, struct sc_ka_entry *e, int which,
-                         uint64_t now_ms)
+static void entry_append(struct sc_keepalive *ka, struct sc_ka_entry *e, int which, uint64_t now_ms)
 {
     e->stamp_ms = (uint32_t)now_ms;
     e->list = (uint8_t)which;

@@ -28,8 +28,8 @@ struct sc_ka_entry {
 
 struct sc_keepalive {
     struct sc_list active, pinged;
-    uint32_t ping_ms;  /* idle this long: ping */
-    uint32_t pong_ms;  /* pinged this long without traffic: dead */
+    uint32_t ping_ms; /* idle this long: ping */
+    uint32_t pong_ms; /* pinged this long without traffic: dead */
     /* A ping is due: the owner sends one. The entry is on "pinged". */
     void (*ping)(struct sc_ka_entry *e, void *data);
     /* No traffic since the ping: the entry is already off both lists. */

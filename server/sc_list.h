@@ -14,8 +14,7 @@
 
 #include <stddef.h>
 
-#define sc_container_of(ptr, type, member) \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define sc_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct sc_link {
     struct sc_link *prev, *next;

@@ -25,12 +25,12 @@ enum sc_err_kind {
     SC_ERR_REJECTED_REQUEST, /* upgrade refused: bad path or channels */
     SC_ERR_REDIS_PROTOCOL,   /* a reply from Redis we could not use */
     SC_ERR_ALLOC,
-    SC_ERR_UNAUTHORIZED,     /* bad or missing token */
-    SC_ERR_FORBIDDEN,        /* channel not allowed for this connection */
-    SC_ERR_ORIGIN,           /* upgrade refused: Origin not allowed */
+    SC_ERR_UNAUTHORIZED, /* bad or missing token */
+    SC_ERR_FORBIDDEN,    /* channel not allowed for this connection */
+    SC_ERR_ORIGIN,       /* upgrade refused: Origin not allowed */
     SC_ERR_TOKEN_EXPIRED,
     SC_ERR_RATE_LIMITED,
-    SC_ERR_PROTOCOL,         /* frame breaking RFC 6455: closed with 1002 or 1007 */
+    SC_ERR_PROTOCOL, /* frame breaking RFC 6455: closed with 1002 or 1007 */
     SC_ERR_KINDS
 };
 
@@ -64,7 +64,7 @@ struct sc_metrics_gauges {
 };
 
 /* Append the Prometheus text exposition (version 0.0.4) to b. */
-void sc_metrics_render(const struct sc_metrics *m,
-                       const struct sc_metrics_gauges *g, struct sc_buf *b);
+void sc_metrics_render(const struct sc_metrics *m, const struct sc_metrics_gauges *g,
+                       struct sc_buf *b);
 
 #endif

@@ -80,8 +80,7 @@ struct sc_msg *sc_msg_text(const char *json, size_t len)
     return sc_msg_finish(&b);
 }
 
-struct sc_msg *sc_msg_delivery(const char *channel, size_t clen,
-                               const char *pattern, size_t plen,
+struct sc_msg *sc_msg_delivery(const char *channel, size_t clen, const char *pattern, size_t plen,
                                const char *data, size_t dlen)
 {
     struct sc_buf b;

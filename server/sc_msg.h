@@ -16,8 +16,8 @@
 
 struct sc_msg {
     uint32_t refs;
-    uint32_t off;  /* frame start, from the start of this struct */
-    size_t len;    /* frame length, header included */
+    uint32_t off; /* frame start, from the start of this struct */
+    size_t len;   /* frame length, header included */
 };
 
 /* Start building a frame body in b: reserves the headroom so the finished
@@ -35,8 +35,7 @@ struct sc_msg *sc_msg_text(const char *json, size_t len);
 /* The delivery frame {"op":"message","channel":...,["pattern":...,]"data":...}
  * for a message Redis handed us; data that is not UTF-8 goes base64 with
  * "encoding":"base64". pattern may be NULL. NULL on allocation failure. */
-struct sc_msg *sc_msg_delivery(const char *channel, size_t clen,
-                               const char *pattern, size_t plen,
+struct sc_msg *sc_msg_delivery(const char *channel, size_t clen, const char *pattern, size_t plen,
                                const char *data, size_t dlen);
 
 static inline struct sc_msg *sc_msg_ref(struct sc_msg *m)

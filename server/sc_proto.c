@@ -11,8 +11,8 @@
 #define ID_MAX_STRING 64
 
 static const char *const perr_codes[] = {
-    "ok", "bad_json", "bad_request", "unknown_op", "bad_channel",
-    "too_many_channels", "unauthorized", "forbidden", "rate_limited",
+    "ok",           "bad_json",  "bad_request",  "unknown_op", "bad_channel", "too_many_channels",
+    "unauthorized", "forbidden", "rate_limited",
 };
 
 const char *sc_perr_code(enum sc_perr e)
@@ -28,17 +28,15 @@ int sc_channel_is_pattern(const char *name, size_t len)
     return 0;
 }
 
-enum sc_perr sc_channel_check(const char *name, size_t len,
-                              const struct sc_proto_limits *lim, char *msg,
-                              size_t msglen)
+enum sc_perr sc_channel_check(const char *name, size_t len, const struct sc_proto_limits *lim,
+                              char *msg, size_t msglen)
 {
     if (len == 0) {
         snprintf(msg, msglen, "empty channel name");
         return SC_PERR_BAD_CHANNEL;
     }
     if (len > lim->max_channel_length) {
-        snprintf(msg, msglen, "channel name longer than %zu bytes",
-                 lim->max_channel_length);
+        snprintf(msg, msglen, "channel name longer than %zu bytes", lim->max_channel_length);
         return SC_PERR_BAD_CHANNEL;
     }
     if (lim->utf8 && !sc_utf8_valid((const unsigned char *)name, len)) {
@@ -52,16 +50,15 @@ enum sc_perr sc_channel_check(const char *name, size_t len,
         if (lim->utf8 && c == 0xC2 && i + 1 < len && (unsigned char)name[i + 1] < 0xA0)
             ok = 0;
         if (!ok || c == ',') {
-            snprintf(msg, msglen, "channel name has a byte that is not allowed (0x%02x at %zu)",
-                     c, i);
+            snprintf(msg, msglen, "channel name has a byte that is not allowed (0x%02x at %zu)", c,
+                     i);
             return SC_PERR_BAD_CHANNEL;
         }
     }
     return SC_PERR_NONE;
 }
 
-static enum sc_perr fail(char *msg, size_t msglen, enum sc_perr e,
-                         const char *text)
+static enum sc_perr fail(char *msg, size_t msglen, enum sc_perr e, const char *text)
 {
     snprintf(msg, msglen, "%s", text);
     return e;
@@ -110,8 +107,7 @@ static enum sc_perr parse_id(struct sc_request *req, char *msg, size_t msglen)
 
     if (!id)
         return SC_PERR_NONE;
-    if (json_is_integer(id) ||
-        (json_is_string(id) && json_string_length(id) <= ID_MAX_STRING)) {
+    if (json_is_integer(id) || (json_is_string(id) && json_string_length(id) <= ID_MAX_STRING)) {
         req->id = id;
         return SC_PERR_NONE;
     }
@@ -123,8 +119,8 @@ static enum sc_perr parse_id(struct sc_request *req, char *msg, size_t msglen)
  * message again with every integer as a double: if that parses, it is a
  * JSON object the node cannot take as is (bad_request); a string id is
  * still echoed, a numeric one cannot be echoed unchanged and is not. */
-static enum sc_perr parse_overflow(const char *text, size_t len, struct sc_request *req,
-                                   char *msg, size_t msglen)
+static enum sc_perr parse_overflow(const char *text, size_t len, struct sc_request *req, char *msg,
+                                   size_t msglen)
 {
     json_error_t jerr;
     json_t *id;
@@ -140,8 +136,7 @@ static enum sc_perr parse_overflow(const char *text, size_t len, struct sc_reque
                 "2^63-1 or a string)");
 }
 
-static enum sc_perr parse_channels(struct sc_request *req,
-                                   const struct sc_proto_limits *lim,
+static enum sc_perr parse_channels(struct sc_request *req, const struct sc_proto_limits *lim,
                                    char *msg, size_t msglen)
 {
     json_t *chs = json_object_get(req->root, "channels");
@@ -160,8 +155,7 @@ static enum sc_perr parse_channels(struct sc_request *req,
         if (!json_is_string(c))
             return fail(msg, msglen, SC_PERR_BAD_REQUEST,
                         "channels must be a non-empty array of strings");
-        e = sc_channel_check(json_string_value(c), json_string_length(c), lim,
-                             msg, msglen);
+        e = sc_channel_check(json_string_value(c), json_string_length(c), lim, msg, msglen);
         if (e != SC_PERR_NONE)
             return e;
     }
@@ -170,8 +164,7 @@ static enum sc_perr parse_channels(struct sc_request *req,
     return SC_PERR_NONE;
 }
 
-enum sc_perr sc_request_parse(const char *text, size_t len,
-                              const struct sc_proto_limits *lim,
+enum sc_perr sc_request_parse(const char *text, size_t len, const struct sc_proto_limits *lim,
                               struct sc_request *req, char *msg, size_t msglen)
 {
     json_error_t jerr;
@@ -225,8 +218,7 @@ void sc_request_free(struct sc_request *req)
     memset(req, 0, sizeof(*req));
 }
 
-const char *sc_request_channel(const struct sc_request *req, size_t i,
-                               size_t *len)
+const char *sc_request_channel(const struct sc_request *req, size_t i, size_t *len)
 {
     json_t *c = json_array_get(req->channels, i);
 
@@ -256,8 +248,7 @@ struct sc_msg *sc_reply_ok(const json_t *id)
     return sc_msg_finish(&b);
 }
 
-struct sc_msg *sc_reply_error(const json_t *id, enum sc_perr e,
-                              const char *message)
+struct sc_msg *sc_reply_error(const json_t *id, enum sc_perr e, const char *message)
 {
     struct sc_buf b;
 

@@ -25,15 +25,15 @@ enum sc_perr {
 };
 
 struct sc_proto_limits {
-    size_t max_channels;       /* per request and per connection */
+    size_t max_channels; /* per request and per connection */
     size_t max_channel_length;
-    int utf8;                  /* channel names may be any UTF-8 */
+    int utf8; /* channel names may be any UTF-8 */
 };
 
 struct sc_request {
     enum sc_op op;
-    json_t *root;      /* owns everything below */
-    json_t *id;        /* NULL when absent */
+    json_t *root; /* owns everything below */
+    json_t *id;   /* NULL when absent */
     size_t nchannels;
     json_t *channels;  /* array of strings, NULL for ping */
     const char *token; /* auth: the token (owned by root) */
@@ -45,20 +45,17 @@ struct sc_request {
  * be read, so the error reply can echo it. Valid JSON with an integer
  * beyond 64 bits is bad_request (not bad_json), and such an id is not
  * echoed. Always call sc_request_free(). */
-enum sc_perr sc_request_parse(const char *text, size_t len,
-                              const struct sc_proto_limits *lim,
+enum sc_perr sc_request_parse(const char *text, size_t len, const struct sc_proto_limits *lim,
                               struct sc_request *req, char *msg, size_t msglen);
 void sc_request_free(struct sc_request *req);
 
 /* Channel i of a parsed request (valid name, checked by the parser). */
-const char *sc_request_channel(const struct sc_request *req, size_t i,
-                               size_t *len);
+const char *sc_request_channel(const struct sc_request *req, size_t i, size_t *len);
 
 /* Returns SC_PERR_NONE if name[0..len) is an allowed channel name, else
  * SC_PERR_BAD_CHANNEL with the reason in msg. */
-enum sc_perr sc_channel_check(const char *name, size_t len,
-                              const struct sc_proto_limits *lim, char *msg,
-                              size_t msglen);
+enum sc_perr sc_channel_check(const char *name, size_t len, const struct sc_proto_limits *lim,
+                              char *msg, size_t msglen);
 
 /* A channel name as (pointer, length) into a buffer someone else owns. */
 struct sc_name {
@@ -85,7 +82,6 @@ const char *sc_perr_code(enum sc_perr e);
 /* {"op":"ok"[,"id":ID]} and {"op":"error"[,"id":ID],"code":..,"message":..}.
  * NULL on allocation failure. */
 struct sc_msg *sc_reply_ok(const json_t *id);
-struct sc_msg *sc_reply_error(const json_t *id, enum sc_perr e,
-                              const char *message);
+struct sc_msg *sc_reply_error(const json_t *id, enum sc_perr e, const char *message);
 
 #endif

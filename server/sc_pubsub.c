@@ -15,8 +15,8 @@
 
 /* The four commands the registry can need, one batch each per flush. */
 enum { B_SUB, B_UNSUB, B_PSUB, B_PUNSUB, B_KINDS };
-static const char *const batch_cmd[B_KINDS] = {
-    "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"};
+static const char *const batch_cmd[B_KINDS] = {"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE",
+                                               "PUNSUBSCRIBE"};
 
 struct batch {
     const char **argv;
@@ -25,17 +25,17 @@ struct batch {
 };
 
 struct sc_pubsub {
-    struct sc_rconn conn;    /* first: sc_rconn callbacks cast back */
+    struct sc_rconn conn; /* first: sc_rconn callbacks cast back */
     struct sc_registry *reg;
     const struct sc_config *cfg;
     const struct sc_pubsub_ops *ops;
-    void *data;              /* the owner's, for ops and done */
+    void *data; /* the owner's, for ops and done */
     uint64_t protocol_errors;
     uv_prepare_t flush;
     int open_handles;
-    int resync_pending;      /* lost Redis; tell subscribers once resynced */
+    int resync_pending; /* lost Redis; tell subscribers once resynced */
     struct batch batch[B_KINDS];
-    char live[128];          /* channel SUBSCRIBEd as the liveness probe */
+    char live[128]; /* channel SUBSCRIBEd as the liveness probe */
     void (*done)(void *data);
 };
 
@@ -98,20 +98,17 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         return;
     sc_rconn_heard(&r->conn, uv_now(r->conn.loop));
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
-        rep->element[0]->type != REDIS_REPLY_STRING ||
-        rep->element[1]->type != REDIS_REPLY_STRING)
+        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_STRING)
         goto bad;
     e = rep->element;
     if (str_is(e[0], "message") && e[2]->type == REDIS_REPLY_STRING) {
         if (str_is(e[1], r->live))
             r->ops->control(r->data, e[2]->str, e[2]->len);
         else
-            r->ops->message(r->data, e[1]->str, e[1]->len, NULL, 0, e[2]->str,
-                              e[2]->len);
-    } else if (str_is(e[0], "pmessage") && rep->elements == 4 &&
-               e[2]->type == REDIS_REPLY_STRING && e[3]->type == REDIS_REPLY_STRING) {
-        r->ops->message(r->data, e[2]->str, e[2]->len, e[1]->str, e[1]->len,
-                          e[3]->str, e[3]->len);
+            r->ops->message(r->data, e[1]->str, e[1]->len, NULL, 0, e[2]->str, e[2]->len);
+    } else if (str_is(e[0], "pmessage") && rep->elements == 4 && e[2]->type == REDIS_REPLY_STRING &&
+               e[3]->type == REDIS_REPLY_STRING) {
+        r->ops->message(r->data, e[2]->str, e[2]->len, e[1]->str, e[1]->len, e[3]->str, e[3]->len);
     } else if (str_is(e[0], "subscribe") || str_is(e[0], "psubscribe")) {
         if (str_is(e[1], r->live))
             sc_rconn_answered(&r->conn);
@@ -122,8 +119,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     } else {
         goto bad;
     }
-    if (r->resync_pending && r->conn.state == SC_RCONN_UP &&
-        sc_registry_synced(r->reg)) {
+    if (r->resync_pending && r->conn.state == SC_RCONN_UP && sc_registry_synced(r->reg)) {
         r->resync_pending = 0;
         r->ops->resynced(r->data);
     }
@@ -200,15 +196,13 @@ uint64_t sc_pubsub_protocol_errors(const struct sc_pubsub *r)
     return r->protocol_errors;
 }
 
-
 static int batches_init(struct sc_pubsub *r, const struct sc_config *cfg)
 {
     size_t n = (size_t)cfg->redis_batch + 1;
 
     for (int k = 0; k < B_KINDS; k++) {
         struct batch *b = &r->batch[k];
-        if (!(b->argv = malloc(sizeof(*b->argv) * n)) ||
-            !(b->lens = malloc(sizeof(*b->lens) * n)))
+        if (!(b->argv = malloc(sizeof(*b->argv) * n)) || !(b->lens = malloc(sizeof(*b->lens) * n)))
             return -ENOMEM;
         b->argv[0] = batch_cmd[k];
         b->lens[0] = strlen(batch_cmd[k]);

@@ -40,8 +40,8 @@ enum sc_pubsub_state {
 struct sc_pubsub_ops {
     /* A message on a subscribed channel; pattern NULL unless it came
      * through a pattern subscription. */
-    void (*message)(void *data, const char *channel, size_t clen, const char *pattern,
-                    size_t plen, const char *payload, size_t dlen);
+    void (*message)(void *data, const char *channel, size_t clen, const char *pattern, size_t plen,
+                    const char *payload, size_t dlen);
     /* A message on the probe channel (a cluster's control channel). */
     void (*control)(void *data, const char *msg, size_t len);
     /* The link went down (up 0: every subscription is gone) or came back

@@ -17,8 +17,8 @@ struct sc_queue {
     struct sc_msg **ring; /* NULL while the queue has never grown */
     uint32_t head;
     uint32_t count;
-    uint32_t cap;         /* power of two, or 0 */
-    size_t bytes;         /* sum of queued frame lengths */
+    uint32_t cap; /* power of two, or 0 */
+    size_t bytes; /* sum of queued frame lengths */
     /* Optional: a total shared by many queues (the node's queued bytes),
      * kept equal to the sum of their bytes by every call below, so that
      * nobody has to walk the queues to know it. NULL: none. Set it on an

@@ -10,14 +10,14 @@
 
 #include "sc_log.h"
 
-static void rconn_connect(struct sc_rconn *c);
+static void rconn_connect(struct sc_rconn *rc);
 
-static uint64_t rng_next(struct sc_rconn *c)
+static uint64_t rng_next(struct sc_rconn *rc)
 {
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    return c->rng;
+    rc->rng ^= rc->rng << 13;
+    rc->rng ^= rc->rng >> 7;
+    rc->rng ^= rc->rng << 17;
+    return rc->rng;
 }
 
 static void on_retry(uv_timer_t *t)
@@ -27,138 +27,136 @@ static void on_retry(uv_timer_t *t)
 
 /* Full jitter below a doubling cap: a fleet of nodes that lost the same
  * Redis does not come back in lockstep. */
-static void schedule_retry(struct sc_rconn *c)
+static void schedule_retry(struct sc_rconn *rc)
 {
-    uint64_t cap = (uint64_t)c->cfg->redis_backoff_min;
-    uint64_t max = (uint64_t)c->cfg->redis_backoff_max;
+    uint64_t cap = (uint64_t)rc->cfg->redis_backoff_min;
+    uint64_t max = (uint64_t)rc->cfg->redis_backoff_max;
     uint64_t delay;
 
-    for (unsigned i = 0; i < c->attempt && cap < max; i++)
+    for (unsigned i = 0; i < rc->attempt && cap < max; i++)
         cap *= 2;
     if (cap > max)
         cap = max;
-    delay = rng_next(c) % (cap + 1);
-    c->attempt++;
-    c->state = SC_RCONN_DOWN;
-    SC_LOG(SC_LOG_INFO, "redis %s: retry %u in %llu ms", c->name, c->attempt,
+    delay = rng_next(rc) % (cap + 1);
+    rc->attempt++;
+    rc->state = SC_RCONN_DOWN;
+    SC_LOG(SC_LOG_INFO, "redis %s: retry %u in %llu ms", rc->name, rc->attempt,
            (unsigned long long)delay);
-    uv_timer_start(&c->retry_timer, on_retry, delay, 0);
+    uv_timer_start(&rc->retry_timer, on_retry, delay, 0);
 }
 
-static void rconn_lost(struct sc_rconn *c, const char *why)
+static void rconn_lost(struct sc_rconn *rc, const char *why)
 {
-    if (c->state == SC_RCONN_CLOSED || c->state == SC_RCONN_DOWN)
+    if (rc->state == SC_RCONN_CLOSED || rc->state == SC_RCONN_DOWN)
         return;
-    SC_LOG(SC_LOG_WARN, "redis %s: connection lost (%s)", c->name, why);
-    c->probe_out = 0;
-    schedule_retry(c);
-    c->ops->lost(c);
+    SC_LOG(SC_LOG_WARN, "redis %s: connection lost (%s)", rc->name, why);
+    rc->probe_out = 0;
+    schedule_retry(rc);
+    rc->ops->lost(rc);
 }
 
-void sc_rconn_drop(struct sc_rconn *c, const char *why)
+void sc_rconn_drop(struct sc_rconn *rc, const char *why)
 {
-    redisAsyncContext *ac = c->ac;
+    redisAsyncContext *ac = rc->ac;
 
-    c->ac = NULL;
+    rc->ac = NULL;
     if (ac)
         redisAsyncFree(ac);
-    rconn_lost(c, why);
+    rconn_lost(rc, why);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
-    struct sc_rconn *c = ac->data;
+    struct sc_rconn *rc = ac->data;
 
     (void)status;
-    if (c->ac != ac)
+    if (rc->ac != ac)
         return; /* dropped by us */
-    c->ac = NULL;
-    rconn_lost(c, ac->errstr[0] ? ac->errstr : "closed by peer");
+    rc->ac = NULL;
+    rconn_lost(rc, ac->errstr[0] ? ac->errstr : "closed by peer");
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
-    struct sc_rconn *c = ac->data;
+    struct sc_rconn *rc = ac->data;
 
-    if (status == REDIS_OK || c->ac != ac)
+    if (status == REDIS_OK || rc->ac != ac)
         return;
     /* hiredis frees a context whose connect failed, and calls no
      * disconnect callback for it. */
-    c->ac = NULL;
-    rconn_lost(c, ac->errstr);
+    rc->ac = NULL;
+    rconn_lost(rc, ac->errstr);
 }
 
 static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
 {
     redisReply *rep = reply;
-    struct sc_rconn *c = privdata;
+    struct sc_rconn *rc = privdata;
 
     if (rep && rep->type == REDIS_REPLY_ERROR) {
-        SC_LOG(SC_LOG_ERROR, "redis %s: AUTH refused: %.*s", c->name, (int)rep->len,
-               rep->str);
+        SC_LOG(SC_LOG_ERROR, "redis %s: AUTH refused: %.*s", rc->name, (int)rep->len, rep->str);
         redisAsyncDisconnect(ac);
     }
 }
 
-static void send_probe(struct sc_rconn *c)
+static void send_probe(struct sc_rconn *rc)
 {
-    if (c->ops->probe(c, c->ac) < 0)
+    if (rc->ops->probe(rc, rc->ac) < 0)
         return;
-    c->probe_out = 1;
-    c->since_ms = uv_now(c->loop);
+    rc->probe_out = 1;
+    rc->since_ms = uv_now(rc->loop);
 }
 
-static void rconn_connect(struct sc_rconn *c)
+static void rconn_connect(struct sc_rconn *rc)
 {
-    const struct sc_config *cfg = c->cfg;
+    const struct sc_config *cfg = rc->cfg;
     redisAsyncContext *ac = redisAsyncConnect(cfg->redis_host, (int)cfg->redis_port);
 
-    c->state = SC_RCONN_CONNECTING;
-    c->since_ms = uv_now(c->loop);
+    rc->state = SC_RCONN_CONNECTING;
+    rc->since_ms = uv_now(rc->loop);
     if (!ac || ac->err) {
-        SC_LOG(SC_LOG_WARN, "redis %s: cannot connect to %s:%ld: %s", c->name,
-               cfg->redis_host, cfg->redis_port, ac ? ac->errstr : "out of memory");
+        SC_LOG(SC_LOG_WARN, "redis %s: cannot connect to %s:%ld: %s", rc->name, cfg->redis_host,
+               cfg->redis_port, ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
-        schedule_retry(c);
+        schedule_retry(rc);
         return;
     }
-    ac->data = c;
-    c->ac = ac;
-    if (redisLibuvAttach(ac, c->loop) != REDIS_OK) {
-        sc_rconn_drop(c, "cannot attach to the event loop");
+    ac->data = rc;
+    rc->ac = ac;
+    if (redisLibuvAttach(ac, rc->loop) != REDIS_OK) {
+        sc_rconn_drop(rc, "cannot attach to the event loop");
         return;
     }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     if (cfg->redis_password && cfg->redis_user)
-        redisAsyncCommand(ac, on_auth, c, "AUTH %s %s", cfg->redis_user,
-                          cfg->redis_password);
+        redisAsyncCommand(ac, on_auth, rc, "AUTH %s %s", cfg->redis_user, cfg->redis_password);
     else if (cfg->redis_password)
-        redisAsyncCommand(ac, on_auth, c, "AUTH %s", cfg->redis_password);
-    send_probe(c);
+        redisAsyncCommand(ac, on_auth, rc, "AUTH %s", cfg->redis_password);
+    send_probe(rc);
 }
 
-void sc_rconn_answered(struct sc_rconn *c)
+void sc_rconn_answered(struct sc_rconn *rc)
 {
-    c->probe_out = 0;
-    if (c->state != SC_RCONN_CONNECTING)
+    rc->probe_out = 0;
+    if (rc->state != SC_RCONN_CONNECTING)
         return;
-    c->state = SC_RCONN_UP;
-    c->attempt = 0;
-    if (c->ever_up)
-        c->reconnects++;
-    c->ever_up = 1;
-    SC_LOG(SC_LOG_INFO, "redis %s: connected to %s:%ld", c->name, c->cfg->redis_host,
-           c->cfg->redis_port);
-    c->ops->up(c);
+    rc->state = SC_RCONN_UP;
+    rc->attempt = 0;
+    if (rc->ever_up)
+        rc->reconnects++;
+    rc->ever_up = 1;
+    SC_LOG(SC_LOG_INFO, "redis %s: connected to %s:%ld", rc->name, rc->cfg->redis_host,
+           rc->cfg->redis_port);
+    rc->ops->up(rc);
 }
 
-static int rconn_unread(const struct sc_rconn *c)
+static int rconn_unread(const struct sc_rconn *rc)
 {
     int n = 0;
 
-    return c->ac && ioctl(c->ac->c.fd, FIONREAD, &n) == 0 && n > 0;
+    return rc->ac && ioctl(rc->ac->c.fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 /* Every redis-ping-interval: bound the connect time, and probe a
@@ -166,66 +164,65 @@ static int rconn_unread(const struct sc_rconn *c)
  * is stuck (stopped, swapping, or a dead path TCP has not noticed). */
 static void on_live_timer(uv_timer_t *t)
 {
-    struct sc_rconn *c = t->data;
-    uint64_t now = uv_now(c->loop);
-    uint64_t timeout = (uint64_t)c->cfg->redis_timeout;
+    struct sc_rconn *rc = t->data;
+    uint64_t now = uv_now(rc->loop);
+    uint64_t timeout = (uint64_t)rc->cfg->redis_timeout;
 
-    if (c->state == SC_RCONN_CONNECTING && now - c->since_ms >= timeout) {
-        sc_rconn_drop(c, "connect timed out");
-    } else if (c->state == SC_RCONN_UP) {
+    if (rc->state == SC_RCONN_CONNECTING && now - rc->since_ms >= timeout) {
+        sc_rconn_drop(rc, "connect timed out");
+    } else if (rc->state == SC_RCONN_UP) {
         /* A Redis that is sending (a backlog ahead of the probe's answer)
          * is alive; so is one whose answer waits unread in our socket after
          * a long loop iteration (timers run before reads). */
-        if (c->probe_out && now - c->since_ms >= timeout &&
-            now - c->last_rx_ms >= timeout && !rconn_unread(c))
-            sc_rconn_drop(c, "no answer within redis-timeout");
-        else if (!c->probe_out)
-            send_probe(c);
+        if (rc->probe_out && now - rc->since_ms >= timeout && now - rc->last_rx_ms >= timeout &&
+            !rconn_unread(rc))
+            sc_rconn_drop(rc, "no answer within redis-timeout");
+        else if (!rc->probe_out)
+            send_probe(rc);
     }
 }
 
-int sc_rconn_start(struct sc_rconn *c, uv_loop_t *loop,
-                   const struct sc_config *cfg, const struct sc_rconn_ops *ops,
-                   const char *name, void *data)
+int sc_rconn_start(struct sc_rconn *rc, uv_loop_t *loop, const struct sc_config *cfg,
+                   const struct sc_rconn_ops *ops, const char *name, void *data)
 {
-    memset(c, 0, sizeof(*c));
-    c->ops = ops;
-    c->data = data;
-    c->name = name;
-    c->cfg = cfg;
-    c->loop = loop;
-    if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng) || !c->rng)
-        c->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
-    uv_timer_init(loop, &c->retry_timer);
-    uv_timer_init(loop, &c->live_timer);
-    c->retry_timer.data = c->live_timer.data = c;
-    c->open_handles = 2;
-    uv_timer_start(&c->live_timer, on_live_timer, (uint64_t)cfg->redis_ping_interval,
+    memset(rc, 0, sizeof(*rc));
+    rc->ops = ops;
+    rc->data = data;
+    rc->name = name;
+    rc->cfg = cfg;
+    rc->loop = loop;
+    if (getrandom(&rc->rng, sizeof(rc->rng), GRND_NONBLOCK) != sizeof(rc->rng) || !rc->rng)
+        rc->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+    uv_timer_init(loop, &rc->retry_timer);
+    uv_timer_init(loop, &rc->live_timer);
+    rc->retry_timer.data = rc->live_timer.data = rc;
+    rc->open_handles = 2;
+    uv_timer_start(&rc->live_timer, on_live_timer, (uint64_t)cfg->redis_ping_interval,
                    (uint64_t)cfg->redis_ping_interval);
-    rconn_connect(c);
+    rconn_connect(rc);
     return 0;
 }
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    struct sc_rconn *c = h->data;
+    struct sc_rconn *rc = h->data;
 
-    if (--c->open_handles == 0 && c->closed)
-        c->closed(c);
+    if (--rc->open_handles == 0 && rc->closed)
+        rc->closed(rc);
 }
 
-void sc_rconn_close(struct sc_rconn *c, void (*closed)(struct sc_rconn *c))
+void sc_rconn_close(struct sc_rconn *rc, void (*closed)(struct sc_rconn *rc))
 {
-    redisAsyncContext *ac = c->ac;
+    redisAsyncContext *ac = rc->ac;
 
-    if (c->state == SC_RCONN_CLOSED)
+    if (rc->state == SC_RCONN_CLOSED)
         return;
-    c->state = SC_RCONN_CLOSED;
-    c->closed = closed;
-    c->ac = NULL;
+    rc->state = SC_RCONN_CLOSED;
+    rc->closed = closed;
+    rc->ac = NULL;
     /* Closing the socket also ends every subscription it held. */
     if (ac)
         redisAsyncFree(ac);
-    uv_close((uv_handle_t *)&c->retry_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&c->live_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&rc->retry_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&rc->live_timer, on_handle_closed);
 }

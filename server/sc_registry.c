@@ -53,8 +53,7 @@ void sc_registry_destroy(struct sc_registry *reg)
     memset(reg, 0, sizeof(*reg));
 }
 
-struct sc_channel *sc_registry_find(struct sc_registry *reg, const char *name,
-                                    size_t len)
+struct sc_channel *sc_registry_find(struct sc_registry *reg, const char *name, size_t len)
 {
     uint64_t h = name_hash(reg->seed, name, len);
     struct sc_channel *ch = reg->buckets[h & (reg->nbuckets - 1)];
@@ -87,8 +86,7 @@ static void registry_grow(struct sc_registry *reg)
     reg->nbuckets = n;
 }
 
-static struct sc_channel *channel_new(struct sc_registry *reg,
-                                      const char *name, size_t len)
+static struct sc_channel *channel_new(struct sc_registry *reg, const char *name, size_t len)
 {
     struct sc_channel *ch = calloc(1, sizeof(*ch) + len + 1);
     size_t b;
@@ -157,9 +155,8 @@ static void channel_settle(struct sc_registry *reg, struct sc_channel *ch)
         channel_free(reg, ch);
 }
 
-struct sc_sub *sc_registry_subscribe(struct sc_registry *reg,
-                                     struct sc_conn *conn, const char *name,
-                                     size_t len)
+struct sc_sub *sc_registry_subscribe(struct sc_registry *reg, struct sc_conn *conn,
+                                     const char *name, size_t len)
 {
     struct sc_channel *ch = sc_registry_find(reg, name, len);
     struct sc_sub *sub = malloc(sizeof(*sub));
@@ -188,8 +185,7 @@ void sc_registry_unsubscribe(struct sc_registry *reg, struct sc_sub *sub)
     channel_settle(reg, ch);
 }
 
-struct sc_channel *sc_registry_take_dirty(struct sc_registry *reg,
-                                          enum sc_upstream_op *op)
+struct sc_channel *sc_registry_take_dirty(struct sc_registry *reg, enum sc_upstream_op *op)
 {
     struct sc_channel *ch;
 
@@ -203,8 +199,7 @@ struct sc_channel *sc_registry_take_dirty(struct sc_registry *reg,
     return ch;
 }
 
-void sc_registry_confirm(struct sc_registry *reg, const char *name,
-                         size_t len, int subscribed)
+void sc_registry_confirm(struct sc_registry *reg, const char *name, size_t len, int subscribed)
 {
     struct sc_channel *ch = sc_registry_find(reg, name, len);
 

@@ -32,9 +32,9 @@ struct sc_sub {
 };
 
 struct sc_channel {
-    struct sc_channel *hnext;         /* hash chain */
-    struct sc_link dlink;             /* on the dirty list */
-    struct sc_list subs;              /* of struct sc_sub; count: subscribers */
+    struct sc_channel *hnext; /* hash chain */
+    struct sc_link dlink;     /* on the dirty list */
+    struct sc_list subs;      /* of struct sc_sub; count: subscribers */
     /* Scratch for one caller within one call, 0 between calls and never
      * read by the registry: sc_conn keeps 1 + the index of a connection's
      * own subscription here while it changes that connection's set, so
@@ -46,17 +46,17 @@ struct sc_channel {
     unsigned inflight : 1; /* a command for this name awaits its reply */
     unsigned dirty : 1;
     uint32_t len;
-    char name[];           /* NUL-terminated, len bytes */
+    char name[]; /* NUL-terminated, len bytes */
 };
 
 struct sc_registry {
     struct sc_channel **buckets;
-    size_t nbuckets;       /* power of two */
-    size_t nchannels;      /* entries */
-    size_t npatterns;      /* entries that are patterns */
-    size_t nsubs;          /* subscriptions over all entries */
+    size_t nbuckets;  /* power of two */
+    size_t nchannels; /* entries */
+    size_t npatterns; /* entries that are patterns */
+    size_t nsubs;     /* subscriptions over all entries */
     size_t ninflight;
-    struct sc_list dirty;  /* entries whose Redis state must change */
+    struct sc_list dirty; /* entries whose Redis state must change */
     uint64_t seed;
     /* Called when the dirty list gains an entry, so the Pub/Sub client
      * can send the commands this iteration; NULL for none. */
@@ -81,15 +81,13 @@ int sc_registry_init(struct sc_registry *reg);
 void sc_registry_destroy(struct sc_registry *reg);
 
 /* Exact lookup; NULL if absent. */
-struct sc_channel *sc_registry_find(struct sc_registry *reg, const char *name,
-                                    size_t len);
+struct sc_channel *sc_registry_find(struct sc_registry *reg, const char *name, size_t len);
 
 /* Subscribe conn to name, creating the entry on first use. The caller owns
  * the returned link and must give it back with sc_registry_unsubscribe().
  * NULL on allocation failure. */
-struct sc_sub *sc_registry_subscribe(struct sc_registry *reg,
-                                     struct sc_conn *conn, const char *name,
-                                     size_t len);
+struct sc_sub *sc_registry_subscribe(struct sc_registry *reg, struct sc_conn *conn,
+                                     const char *name, size_t len);
 
 /* Remove and free the link. Its entry may be freed (now or once Redis
  * confirms), so do not use sub->ch afterwards. */
@@ -100,13 +98,11 @@ enum sc_upstream_op { SC_UP_SUBSCRIBE, SC_UP_UNSUBSCRIBE };
 /* Take the oldest dirty entry, mark its command in flight and say which
  * command Redis needs. NULL when nothing is dirty. The entry stays valid
  * until its confirmation is reported. */
-struct sc_channel *sc_registry_take_dirty(struct sc_registry *reg,
-                                          enum sc_upstream_op *op);
+struct sc_channel *sc_registry_take_dirty(struct sc_registry *reg, enum sc_upstream_op *op);
 
 /* Redis confirmed (subscribed=1) or ended (0) our subscription of name.
  * Unknown names are ignored. May free the entry. */
-void sc_registry_confirm(struct sc_registry *reg, const char *name,
-                         size_t len, int subscribed);
+void sc_registry_confirm(struct sc_registry *reg, const char *name, size_t len, int subscribed);
 
 /* The Redis connection is gone: nothing is subscribed and nothing is in
  * flight. Entries with subscribers become dirty; the rest are freed. */

@@ -65,11 +65,11 @@ static int send_json(struct sc_conn *conn, json_t *o)
 
 /* {"op":"redirect"|"move","url":...,"shard":...,"epoch":N}, then close
  * with 4200/4201 once it is out: the client reconnects there at once. */
-static void route_send_away(struct sc_route *rt, struct sc_conn *conn,
-                            const struct sc_shard *to, int move)
+static void route_send_away(struct sc_route *rt, struct sc_conn *conn, const struct sc_shard *to,
+                            int move)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I}", "op", move ? "move" : "redirect", "url",
-                          to->url, "shard", to->id, "epoch", (json_int_t)rt->cl->epoch);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I}", "op", move ? "move" : "redirect", "url", to->url,
+                          "shard", to->id, "epoch", (json_int_t)rt->cl->epoch);
 
     send_json(conn, o);
     sc_conn_close_after(conn, move ? 4201 : 4200);
@@ -95,8 +95,7 @@ static int route_hello(struct sc_route *rt, struct sc_conn *conn)
                                      shards ? shards : json_array()));
 }
 
-int sc_route_admit(struct sc_route *rt, struct sc_conn *conn, const char *key,
-                   size_t keylen)
+int sc_route_admit(struct sc_route *rt, struct sc_conn *conn, const char *key, size_t keylen)
 {
     const struct sc_shard *owner;
 
@@ -137,7 +136,7 @@ static void queue_list(struct sc_route *rt, struct sc_list *l, size_t *n)
         if (!s || is_self(rt, s))
             continue;
         rt->moves[*n] = conn;
-        conn->move_idx = (uint32_t)++*n;
+        conn->move_idx = (uint32_t)++ * n;
     }
 }
 
@@ -161,8 +160,7 @@ void sc_route_map_changed(struct sc_route *rt)
     rt->nmoves = n;
     if (!n)
         return;
-    SC_LOG(SC_LOG_INFO, "cluster: moving %zu of %zu clients to their new shards", n,
-           hub->nconns);
+    SC_LOG(SC_LOG_INFO, "cluster: moving %zu of %zu clients to their new shards", n, hub->nconns);
     uv_timer_start(&rt->move_timer, on_move_tick, 0, MOVE_TICK_MS);
 }
 
@@ -199,8 +197,7 @@ static void on_move_tick(uv_timer_t *t)
 
 void sc_route_forget(struct sc_route *rt, struct sc_conn *conn)
 {
-    if (conn->move_idx && conn->move_idx <= rt->nmoves &&
-        rt->moves[conn->move_idx - 1] == conn)
+    if (conn->move_idx && conn->move_idx <= rt->nmoves && rt->moves[conn->move_idx - 1] == conn)
         rt->moves[conn->move_idx - 1] = NULL;
     conn->move_idx = 0;
 }
@@ -250,8 +247,8 @@ void sc_route_shards_json(struct sc_route *rt, struct sc_buf *b)
     for (size_t i = 0; arr && i < n; i++) {
         const struct sc_shard *s = sc_shardmap_at(rt->cl->map, i);
         const struct sc_member_info *mi = member_info(rt, s->id);
-        json_t *o = json_pack("{s:s,s:s,s:i}", "id", s->id, "url", s->url, "weight",
-                              (int)s->weight);
+        json_t *o =
+            json_pack("{s:s,s:s,s:i}", "id", s->id, "url", s->url, "weight", (int)s->weight);
         if (o && mi && mi->hb_ms) {
             json_object_set_new(o, "connections", json_integer(mi->connections));
             json_object_set_new(o, "started_ms", json_integer(mi->started_ms));

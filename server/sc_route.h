@@ -32,8 +32,7 @@ void sc_route_init(struct sc_route *rt, struct sc_hub *hub, struct sc_cluster *c
 
 /* A client just connected: settle its key, then greet it, or redirect it
  * to the owner. Returns 0, or -ENOMEM. */
-int sc_route_admit(struct sc_route *rt, struct sc_conn *conn, const char *key,
-                   size_t keylen);
+int sc_route_admit(struct sc_route *rt, struct sc_conn *conn, const char *key, size_t keylen);
 
 /* The map changed: queue the clients whose key belongs elsewhere now. */
 void sc_route_map_changed(struct sc_route *rt);

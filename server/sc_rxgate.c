@@ -29,7 +29,7 @@
 #define DRAIN_ROUNDS 16
 
 struct slot {
-    void *conn;           /* from LWS_CALLBACK_ESTABLISHED to CLOSED */
+    void *conn; /* from LWS_CALLBACK_ESTABLISHED to CLOSED */
     struct sc_wsrx rx;
     struct sc_hs_scan hs; /* what lws would refuse with an HTML 403 */
     uint8_t used;         /* a socket lws accepted */
@@ -41,7 +41,7 @@ typedef int (*ssl_read_fn)(SSL *, void *, int);
 static struct {
     struct sc_hub *hub; /* NULL: nothing is checked */
     void (*fail)(void *conn, uint16_t code);
-    struct slot *slots;    /* indexed by fd */
+    struct slot *slots; /* indexed by fd */
     size_t cap;
 } gate;
 
@@ -131,8 +131,10 @@ uint16_t sc_rxgate_bind(int fd, void *c)
     if (s->rx.mode != SC_WSRX_FAILED) {
         sc_wsrx_upgraded(&s->rx);
         if (s->rx.mode == SC_WSRX_FAILED) {
-            SC_LOG(SC_LOG_DEBUG, "fd %d: upgraded where the read checker saw no "
-                   "upgrade: failing it", fd);
+            SC_LOG(SC_LOG_DEBUG,
+                   "fd %d: upgraded where the read checker saw no "
+                   "upgrade: failing it",
+                   fd);
             gate.hub->metrics.errors[SC_ERR_PROTOCOL]++;
         }
     }
@@ -192,8 +194,9 @@ static void answer(struct slot *s, int fd, SSL *ssl, int code)
 {
     SC_LOG(SC_LOG_DEBUG, "fd %d: failing the connection with %d", fd, code);
     if (code < 1000) {
-        answer_http(fd, ssl, (unsigned)code, code == 431 ? "request head over 4096 bytes\n"
-                    : "bad_request: a header line without a colon\n");
+        answer_http(fd, ssl, (unsigned)code,
+                    code == 431 ? "request head over 4096 bytes\n"
+                                : "bad_request: a header line without a colon\n");
         return;
     }
     gate.hub->metrics.errors[code == 1009 ? SC_ERR_MESSAGE_TOO_BIG : SC_ERR_PROTOCOL]++;

@@ -139,8 +139,8 @@ static const struct sc_hub_ops standalone_ops = {
     NULL, NULL, hub_flush_soon, sc_http_confirm_upgrade, hub_status, NULL, NULL,
 };
 static const struct sc_hub_ops clustered_ops = {
-    hub_admit, hub_forget, hub_flush_soon, sc_http_confirm_upgrade, hub_status,
-    hub_route_json, hub_shards_json,
+    hub_admit,  hub_forget,     hub_flush_soon,  sc_http_confirm_upgrade,
+    hub_status, hub_route_json, hub_shards_json,
 };
 
 /* The read hook failed a connection (sc_rxgate.c). */
@@ -152,9 +152,8 @@ static void conn_failed(void *conn, uint16_t code)
 /* --- the Pub/Sub client's ops (sc_pubsub_ops) -------------------------- */
 
 /* A message arrived from Redis: encode once, queue to every subscriber. */
-static void pubsub_message(void *data, const char *channel, size_t clen,
-                           const char *pattern, size_t plen, const char *payload,
-                           size_t dlen)
+static void pubsub_message(void *data, const char *channel, size_t clen, const char *pattern,
+                           size_t plen, const char *payload, size_t dlen)
 {
     struct sc_hub *h = data;
     struct sc_channel *ch;
@@ -220,7 +219,10 @@ static void pubsub_resynced(void *data)
 }
 
 static const struct sc_pubsub_ops pubsub_ops = {
-    pubsub_message, pubsub_control, pubsub_link, pubsub_resynced,
+    pubsub_message,
+    pubsub_control,
+    pubsub_link,
+    pubsub_resynced,
 };
 
 static void registry_dirty(void *data)
@@ -247,7 +249,9 @@ static size_t cluster_connections(void *data)
 }
 
 static const struct sc_cluster_ops cluster_ops = {
-    cluster_map_changed, cluster_drain_requested, cluster_connections,
+    cluster_map_changed,
+    cluster_drain_requested,
+    cluster_connections,
 };
 
 /* --- timers, signals, stop --------------------------------------------- */
@@ -328,8 +332,7 @@ static void on_stop_timer(uv_timer_t *t)
 {
     struct sc_server *srv = t->data;
     int late = now_ms(srv) >= srv->stop_deadline_ms;
-    int redis_busy = redis_up(srv) &&
-                     !sc_registry_synced(&srv->hub.reg);
+    int redis_busy = redis_up(srv) && !sc_registry_synced(&srv->hub.reg);
     int cluster_busy = srv->cluster && sc_cluster_busy(srv->cluster);
 
     if (srv->draining && (late || srv->hub.nconns == 0 || drain_stalled(srv))) {
@@ -344,8 +347,7 @@ static void on_stop_timer(uv_timer_t *t)
     if (!late && (srv->draining || srv->hub.nconns > 0 || redis_busy || cluster_busy))
         return;
     if (late)
-        SC_LOG(SC_LOG_WARN, "shutdown deadline passed with %zu connections open",
-               srv->hub.nconns);
+        SC_LOG(SC_LOG_WARN, "shutdown deadline passed with %zu connections open", srv->hub.nconns);
     uv_timer_stop(t);
     server_finish(srv);
 }
@@ -393,7 +395,7 @@ static int server_auth_init(struct sc_server *srv)
     }
     if (srv->hub.auth.mode == SC_AUTH_OFF)
         SC_LOG(SC_LOG_WARN, "--auth off: anyone who reaches this port can read every "
-               "channel (see docs/security.md)");
+                            "channel (see docs/security.md)");
     return 0;
 }
 
@@ -437,8 +439,8 @@ static void server_check_limits(struct sc_server *srv)
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         rl.rlim_cur = 1024;
     usable = rl.rlim_cur > FD_RESERVE * 2 ? rl.rlim_cur - FD_RESERVE : rl.rlim_cur / 2;
-    srv->hub.max_conns = srv->hub.cfg->max_connections ? (size_t)srv->hub.cfg->max_connections
-                                               : (size_t)usable;
+    srv->hub.max_conns =
+        srv->hub.cfg->max_connections ? (size_t)srv->hub.cfg->max_connections : (size_t)usable;
     /* Sockets still in their handshake live between usable and the
      * ceiling (they get a 503 at the upgrade); the fds above it are for
      * Redis, libuv and files served, so accept() never meets EMFILE. */
@@ -506,7 +508,7 @@ static int server_lws_create(struct sc_server *srv)
     srv->lws = lws_create_context(&info);
     if (!srv->lws) {
         SC_LOG(SC_LOG_ERROR, "cannot create the lws context (is libwebsockets-evlib-uv "
-               "installed?)");
+                             "installed?)");
         return -ENOSYS;
     }
     if (!lws_create_vhost(srv->lws, &info)) {
@@ -570,12 +572,12 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg, uv_loop_
 
     memset(srv, 0, sizeof(*srv));
     srv->started_ms = uv_now(loop);
-    if ((rc = sc_hub_init(&srv->hub, cfg, loop,
-                          cfg->shard_id ? &clustered_ops : &standalone_ops)) < 0)
+    if ((rc = sc_hub_init(&srv->hub, cfg, loop, cfg->shard_id ? &clustered_ops : &standalone_ops)) <
+        0)
         return rc;
     sc_keepalive_init(&srv->hub.ka, (uint32_t)cfg->ping_interval * 1000,
-                      (uint32_t)cfg->pong_timeout * 1000, sc_conn_ping_due,
-                      sc_conn_ping_timeout, &srv->hub);
+                      (uint32_t)cfg->pong_timeout * 1000, sc_conn_ping_due, sc_conn_ping_timeout,
+                      &srv->hub);
     if ((rc = server_web_root(srv)) < 0 || (rc = server_auth_init(srv)) < 0)
         goto fail_hub;
     server_check_limits(srv);
@@ -586,10 +588,11 @@ int sc_server_start(struct sc_server *srv, const struct sc_config *cfg, uv_loop_
     if ((rc = server_redis_start(srv)) < 0)
         goto fail_lws;
     server_handles_start(srv, loop);
-    SC_LOG(SC_LOG_INFO, "listening on %s:%ld (ws://HOST:%ld/ws), redis %s:%ld, "
-           "max %zu connections, web root %s", cfg->host ? cfg->host : "*", cfg->port,
-           cfg->port, cfg->redis_host, cfg->redis_port, srv->hub.max_conns,
-           srv->hub.web_root[0] ? srv->hub.web_root : "(none)");
+    SC_LOG(SC_LOG_INFO,
+           "listening on %s:%ld (ws://HOST:%ld/ws), redis %s:%ld, "
+           "max %zu connections, web root %s",
+           cfg->host ? cfg->host : "*", cfg->port, cfg->port, cfg->redis_host, cfg->redis_port,
+           srv->hub.max_conns, srv->hub.web_root[0] ? srv->hub.web_root : "(none)");
     return 0;
 fail_lws:
     lws_context_destroy(srv->lws);

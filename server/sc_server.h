@@ -23,20 +23,20 @@
 #include "sc_route.h"
 
 struct sc_server {
-    struct sc_hub hub;             /* what connections share; lws's user */
+    struct sc_hub hub; /* what connections share; lws's user */
     struct lws_context *lws;
     struct sc_pubsub *pubsub;
-    struct sc_cluster *cluster;    /* NULL for a standalone node */
-    struct sc_route route;         /* in use when cluster is not NULL */
+    struct sc_cluster *cluster; /* NULL for a standalone node */
+    struct sc_route route;      /* in use when cluster is not NULL */
 
     uv_check_t flush_check;
-    uv_timer_t tick_timer;         /* keep-alive and token deadlines, 1 s */
+    uv_timer_t tick_timer; /* keep-alive and token deadlines, 1 s */
     uv_timer_t stop_timer;
     uv_signal_t sigterm, sigint;
     uint64_t started_ms;
     uint64_t stop_deadline_ms;
     uint64_t drain_idle_since_ms;
-    int draining;                  /* stopping, but moving clients away first */
+    int draining; /* stopping, but moving clients away first */
 };
 
 /* Create the node on loop: lws context and listener, Redis connection,

@@ -29,8 +29,7 @@ static int file_readable(const char *opt, const char *path, char *err, size_t er
 
 /* Message for a failed OpenSSL step, with OpenSSL's reason; clears its
  * error queue. Returns -EINVAL. */
-static int tls_failed(const char *opt, const char *path, const char *what, char *err,
-                      size_t errlen)
+static int tls_failed(const char *opt, const char *path, const char *what, char *err, size_t errlen)
 {
     unsigned long e = ERR_peek_error();
     const char *why = e ? ERR_reason_error_string(e) : NULL;
@@ -71,11 +70,12 @@ int sc_tls_check(const struct sc_config *cfg, char *err, size_t errlen)
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1)
         rc = tls_failed("tls-cert", cfg->tls_cert, "no usable PEM certificate", err, errlen);
     else if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1)
-        rc = tls_failed("tls-key", cfg->tls_key, "no usable PEM private key for the "
-                        "certificate", err, errlen);
+        rc = tls_failed("tls-key", cfg->tls_key,
+                        "no usable PEM private key for the "
+                        "certificate",
+                        err, errlen);
     else if (SSL_CTX_check_private_key(ctx) != 1)
-        rc = tls_failed("tls-key", cfg->tls_key, "does not match the certificate", err,
-                        errlen);
+        rc = tls_failed("tls-key", cfg->tls_key, "does not match the certificate", err, errlen);
     /* OpenSSL skips names it does not know and fails only when nothing
      * for TLS 1.2 is left; that is the mistake worth stopping for. */
     else if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1)

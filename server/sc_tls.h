@@ -17,11 +17,11 @@
 
 #include "sc_config.h"
 
-#define SC_TLS_DEFAULT_CIPHERS                                                 \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"               \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"               \
+#define SC_TLS_DEFAULT_CIPHERS                                   \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define SC_TLS13_CIPHERSUITES                                                  \
+#define SC_TLS13_CIPHERSUITES \
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
 /* Everything lws would load for cfg's TLS, loaded once into a throwaway

@@ -10,14 +10,14 @@
 #define F_UNKNOWN_BODY 0x08 /* head: a body this checker cannot follow */
 
 /* st in a head: the current line */
-#define H_BEGUN 0x01   /* the line has a byte other than CR */
-#define H_COLON 0x02   /* past the header name */
-#define H_REQLINE 0x04 /* the request line is behind us (kept across lines) */
-#define H_VAL_UPG 0x08 /* the value of Upgrade */
+#define H_BEGUN 0x01    /* the line has a byte other than CR */
+#define H_COLON 0x02    /* past the header name */
+#define H_REQLINE 0x04  /* the request line is behind us (kept across lines) */
+#define H_VAL_UPG 0x08  /* the value of Upgrade */
 #define H_VAL_CLEN 0x10 /* the value of Content-Length */
 #define H_VAL_SEEN 0x20 /* the value has begun */
-#define H_VAL_END 0x40 /* whitespace after the value */
-#define H_VAL_BAD 0x80 /* the value is not what we follow */
+#define H_VAL_END 0x40  /* whitespace after the value */
+#define H_VAL_BAD 0x80  /* the value is not what we follow */
 
 /* st in frames */
 enum { FR_B0, FR_B1, FR_LEN, FR_KEY, FR_PAYLOAD };
@@ -139,7 +139,7 @@ static void head_name_char(struct sc_wsrx *rx, uint8_t c)
         c = (uint8_t)(c + 'a' - 'A');
     for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (rx->aux >= strlen(names[i]) || (uint8_t)names[i][rx->aux] != c)
-            rx->b0 &= (uint8_t)~(1u << i);
+            rx->b0 &= (uint8_t) ~(1u << i);
     if (rx->aux < 255)
         rx->aux++;
 }
@@ -161,7 +161,7 @@ static void head_value_char(struct sc_wsrx *rx, uint8_t c)
     if (rx->st & H_VAL_UPG) {
         if (c >= 'A' && c <= 'Z')
             c = (uint8_t)(c + 'a' - 'A');
-        if (rx->aux < 9 && c == (uint8_t)"websocket"[rx->aux])
+        if (rx->aux < 9 && c == (uint8_t) "websocket"[rx->aux])
             rx->aux++;
         else
             rx->st |= H_VAL_BAD;
@@ -352,23 +352,17 @@ static int frame_end(struct sc_wsrx *rx)
 /* One step of the frame reader at p[*i]: a header byte, a close payload
  * byte, or as much other payload as there is. Returns with *i past what
  * it took, or on the byte that showed a failure. */
-static int frame_step(struct sc_wsrx *rx, uint32_t max, const unsigned char *p,
-                      size_t len, size_t *i)
+static int frame_step(struct sc_wsrx *rx, uint32_t max, const unsigned char *p, size_t len,
+                      size_t *i)
 {
     uint8_t c = p[*i];
     size_t k;
     int r;
 
     switch (rx->st) {
-    case FR_B0:
-        r = frame_b0(rx, c);
-        break;
-    case FR_B1:
-        r = frame_b1(rx, max, c);
-        break;
-    case FR_LEN:
-        r = frame_len(rx, max, c);
-        break;
+    case FR_B0: r = frame_b0(rx, c); break;
+    case FR_B1: r = frame_b1(rx, max, c); break;
+    case FR_LEN: r = frame_len(rx, max, c); break;
     case FR_KEY:
         rx->mask[rx->aux++] = c;
         if (rx->aux == 4) {
@@ -395,8 +389,8 @@ static int frame_step(struct sc_wsrx *rx, uint32_t max, const unsigned char *p,
     return r;
 }
 
-static int frames_feed(struct sc_wsrx *rx, uint32_t max, const unsigned char *p,
-                       size_t len, size_t *i)
+static int frames_feed(struct sc_wsrx *rx, uint32_t max, const unsigned char *p, size_t len,
+                       size_t *i)
 {
     while (*i < len) {
         int r = frame_step(rx, max, p, len, i);
@@ -408,8 +402,8 @@ static int frames_feed(struct sc_wsrx *rx, uint32_t max, const unsigned char *p,
     return SC_WSRX_OK;
 }
 
-int sc_wsrx_feed(struct sc_wsrx *rx, uint32_t max_message, const unsigned char *p,
-                 size_t len, size_t *ok)
+int sc_wsrx_feed(struct sc_wsrx *rx, uint32_t max_message, const unsigned char *p, size_t len,
+                 size_t *ok)
 {
     size_t i = 0;
     int r = SC_WSRX_OK;
@@ -428,18 +422,10 @@ int sc_wsrx_feed(struct sc_wsrx *rx, uint32_t max_message, const unsigned char *
                 head_start(rx);
             break;
         }
-        case SC_WSRX_FRAMES:
-            r = frames_feed(rx, max_message, p, len, &i);
-            break;
-        case SC_WSRX_PASS:
-            i = len;
-            break;
-        case SC_WSRX_CLOSED:
-            *ok = 0;
-            return SC_WSRX_END;
-        default: /* SC_WSRX_FAILED */
-            *ok = 0;
-            return rx->code;
+        case SC_WSRX_FRAMES: r = frames_feed(rx, max_message, p, len, &i); break;
+        case SC_WSRX_PASS: i = len; break;
+        case SC_WSRX_CLOSED: *ok = 0; return SC_WSRX_END;
+        default: /* SC_WSRX_FAILED */ *ok = 0; return rx->code;
         }
     }
     *ok = r == SC_WSRX_OK ? len : i;

@@ -80,8 +80,8 @@ void sc_wsrx_fail(struct sc_wsrx *rx, uint16_t code);
  * the one that ended the frame (END) or showed the failure, and every later
  * call returns the same with *ok = 0. max_message is the largest message in
  * bytes (--max-message-size). */
-int sc_wsrx_feed(struct sc_wsrx *rx, uint32_t max_message, const unsigned char *p,
-                 size_t len, size_t *ok);
+int sc_wsrx_feed(struct sc_wsrx *rx, uint32_t max_message, const unsigned char *p, size_t len,
+                 size_t *ok);
 
 /* The status code of the client's close frame once it ended (END), or 0
  * when it carried none. */

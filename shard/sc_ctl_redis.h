@@ -19,10 +19,10 @@
 #define sc_ctl_target sc_redis_url
 
 struct sc_ctl_redis {
-	struct sc_ctl_target target;
-	long timeout_ms;
-	redisContext *ctx;
-	char err[512];
+    struct sc_ctl_target target;
+    long timeout_ms;
+    redisContext *ctx;
+    char err[512];
 };
 
 /* Parses `url` into *t (which must be zeroed), and with password_file (may
@@ -32,8 +32,8 @@ struct sc_ctl_redis {
  * does: the node keeps the cluster state in database 0. Returns 0, or
  * -EINVAL (bad syntax, bad file) / -ENOMEM with a reason in err that never
  * shows the password. */
-int sc_ctl_target_parse(const char *url, const char *password_file,
-			struct sc_ctl_target *t, char *err, size_t errlen);
+int sc_ctl_target_parse(const char *url, const char *password_file, struct sc_ctl_target *t,
+                        char *err, size_t errlen);
 
 /* Frees the strings of *t. */
 void sc_ctl_target_free(struct sc_ctl_target *t);
@@ -48,8 +48,7 @@ int sc_ctl_redis_connect(struct sc_ctl_redis *r);
  * returned as such (the caller decides what it means). NULL when no reply
  * came (connection lost, timeout, out of memory), with r->err set; the
  * connection is then unusable. */
-redisReply *sc_ctl_redis_cmd(struct sc_ctl_redis *r, int argc,
-			     const char **argv);
+redisReply *sc_ctl_redis_cmd(struct sc_ctl_redis *r, int argc, const char **argv);
 
 /* Closes the connection and frees the target. */
 void sc_ctl_redis_close(struct sc_ctl_redis *r);

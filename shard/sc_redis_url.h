@@ -27,11 +27,11 @@
 #include "sc_uri.h"
 
 struct sc_redis_url {
-	char host[SC_URI_HOST_MAX + 1];	/* without the brackets of IPv6 */
-	int port;			/* 6379 when absent */
-	char *user;			/* NULL unless given; owned */
-	char *password;			/* NULL unless given; owned */
-	int db;				/* 0 when absent */
+    char host[SC_URI_HOST_MAX + 1]; /* without the brackets of IPv6 */
+    int port;                       /* 6379 when absent */
+    char *user;                     /* NULL unless given; owned */
+    char *password;                 /* NULL unless given; owned */
+    int db;                         /* 0 when absent */
 };
 
 /*

@@ -37,9 +37,9 @@ extern "C" {
  * map; a pointer to one stays valid until the next sc_shardmap_add(),
  * sc_shardmap_remove() or sc_shardmap_free() on that map. */
 struct sc_shard {
-	const char *id;
-	const char *url;
-	uint32_t weight;
+    const char *id;
+    const char *url;
+    uint32_t weight;
 };
 
 typedef struct sc_shardmap sc_shardmap;
@@ -60,8 +60,7 @@ void sc_shardmap_free(sc_shardmap *map);
  * Returns 0, -EINVAL (bad argument), -EEXIST (id already present), -E2BIG
  * (map already holds SC_SHARDMAP_MAX_SHARDS) or -ENOMEM; the map is
  * unchanged on error. */
-int sc_shardmap_add(sc_shardmap *map, const char *id, const char *url,
-		    uint32_t weight);
+int sc_shardmap_add(sc_shardmap *map, const char *id, const char *url, uint32_t weight);
 
 /* Removes the shard with this id. Returns 0, -EINVAL (NULL argument) or
  * -ENOENT (no such shard). */
@@ -72,7 +71,7 @@ int sc_shardmap_remove(sc_shardmap *map, const char *id);
  * Returns 0, -EINVAL (NULL map/out, or NULL key with keylen > 0) or -ENOENT
  * (the map is empty); *out is untouched on error. */
 int sc_shardmap_owner(const sc_shardmap *map, const void *key, size_t keylen,
-		      const struct sc_shard **out);
+                      const struct sc_shard **out);
 
 /* Number of shards. */
 size_t sc_shardmap_count(const sc_shardmap *map);
@@ -81,8 +80,7 @@ size_t sc_shardmap_count(const sc_shardmap *map);
 const struct sc_shard *sc_shardmap_at(const sc_shardmap *map, size_t i);
 
 /* The shard with this id, or NULL. */
-const struct sc_shard *sc_shardmap_find(const sc_shardmap *map,
-					const char *id);
+const struct sc_shard *sc_shardmap_find(const sc_shardmap *map, const char *id);
 
 /* The map's epoch, as given to sc_shardmap_new()/set_epoch() or parsed. */
 uint64_t sc_shardmap_epoch(const sc_shardmap *map);
@@ -103,16 +101,14 @@ int sc_shardmap_encode(const sc_shardmap *map, char **out, size_t *outlen);
  * Returns 0, -EINVAL (NULL out, or NULL buf with len > 0), -EMSGSIZE
  * (len > SC_SHARDMAP_ENCODED_MAX), -EBADMSG (not a valid stored form) or
  * -ENOMEM; *out is untouched on error. */
-int sc_shardmap_parse(const char *buf, size_t len, sc_shardmap **out,
-		      char *errbuf, size_t errlen);
+int sc_shardmap_parse(const char *buf, size_t len, sc_shardmap **out, char *errbuf, size_t errlen);
 
 /* The score shard (id, weight) gives `key`: the map's owner is the shard
  * with the lowest score, ties going to the lower id. Exposed so tools and
  * tests can check other implementations bit for bit.
  * Returns 0 or -EINVAL (invalid id or weight, NULL score, NULL key with
  * keylen > 0). */
-int sc_shard_score(const char *id, uint32_t weight, const void *key,
-		   size_t keylen, double *score);
+int sc_shard_score(const char *id, uint32_t weight, const void *key, size_t keylen, double *score);
 
 #ifdef __cplusplus
 }

@@ -21,13 +21,13 @@
 
 /* The pieces of "[userinfo@]host[:port]", as pointers into the input. */
 struct sc_uri_authority {
-	const char *userinfo;	/* NULL when there is no '@' */
-	size_t userinfo_len;
-	const char *host;	/* without the brackets of an IPv6 literal */
-	size_t host_len;	/* 1..SC_URI_HOST_MAX */
-	int bracketed;		/* host was an [IPv6] literal */
-	int port;		/* 1..65535, or -1 when absent */
-	const char *rest;	/* first byte after the authority: '/', '?',
+    const char *userinfo; /* NULL when there is no '@' */
+    size_t userinfo_len;
+    const char *host; /* without the brackets of an IPv6 literal */
+    size_t host_len;  /* 1..SC_URI_HOST_MAX */
+    int bracketed;    /* host was an [IPv6] literal */
+    int port;         /* 1..65535, or -1 when absent */
+    const char *rest; /* first byte after the authority: '/', '?',
 				 * '#' or the NUL */
 };
 

@@ -51,22 +51,22 @@ static void check_limits(const struct sc_opts *o)
     int rc = sc_proc_raise_nofile(&limit);
 
     if (rc < 0)
-        fprintf(stderr, "shardcast-bench: cannot raise RLIMIT_NOFILE: %s\n",
-                strerror(-rc));
+        fprintf(stderr, "shardcast-bench: cannot raise RLIMIT_NOFILE: %s\n", strerror(-rc));
     else if (per_proc + FD_RESERVE > limit)
-        fprintf(stderr, "shardcast-bench: warning: %lu connections per process "
+        fprintf(stderr,
+                "shardcast-bench: warning: %lu connections per process "
                 "but the open files limit is %lu: expect EMFILE at about %lu; "
-                "use --fork %lu\n", (unsigned long)per_proc, (unsigned long)limit,
-                (unsigned long)(limit - FD_RESERVE),
-                (unsigned long)((o->conns + limit - FD_RESERVE - 1) /
-                                (limit - FD_RESERVE)));
+                "use --fork %lu\n",
+                (unsigned long)per_proc, (unsigned long)limit, (unsigned long)(limit - FD_RESERVE),
+                (unsigned long)((o->conns + limit - FD_RESERVE - 1) / (limit - FD_RESERVE)));
     sc_proc_port_range(&lo, &hi);
     ports = (uint64_t)(hi - lo + 1) * nsrc * o->ntargets;
     if (o->conns > ports)
-        fprintf(stderr, "shardcast-bench: warning: %u connections but only about "
+        fprintf(stderr,
+                "shardcast-bench: warning: %u connections but only about "
                 "%lu local ports for %lu source address(es) x %u target(s): "
-                "expect EADDRNOTAVAIL; widen --src\n", o->conns,
-                (unsigned long)ports, (unsigned long)nsrc, o->ntargets);
+                "expect EADDRNOTAVAIL; widen --src\n",
+                o->conns, (unsigned long)ports, (unsigned long)nsrc, o->ntargets);
 }
 
 int main(int argc, char **argv)

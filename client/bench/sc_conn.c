@@ -40,9 +40,8 @@ static uint32_t next_rand(struct sc_conns *c)
 /* Contract: prepares c for connections lo..hi-1 (global indexes) without
  * opening any; rate_share is this process's connections per second. Returns
  * 0 or -ENOMEM with nothing held. */
-int sc_conns_init(struct sc_conns *c, const struct sc_opts *o,
-                  struct sc_report *rep, int epfd, uint32_t lo, uint32_t hi,
-                  double rate_share)
+int sc_conns_init(struct sc_conns *c, const struct sc_opts *o, struct sc_report *rep, int epfd,
+                  uint32_t lo, uint32_t hi, double rate_share)
 {
     uint32_t i, j;
 
@@ -113,8 +112,7 @@ static void conn_fail(struct sc_conns *c, struct sc_conn *k, int err)
         char why[80];
 
         if (err == -EACCES)
-            snprintf(why, sizeof(why), "HTTP status %d instead of 101",
-                     r->last_http_status);
+            snprintf(why, sizeof(why), "HTTP status %d instead of 101", r->last_http_status);
         else if (err == -EREMOTEIO)
             snprintf(why, sizeof(why), "the server refused the subscription");
         else
@@ -126,8 +124,11 @@ static void conn_fail(struct sc_conns *c, struct sc_conn *k, int err)
     case ECONNREFUSED: r->fail_refused++; break;
     case ETIMEDOUT: r->fail_timeout++; break;
     case EACCES: r->fail_http++; break;
-    case ECONNRESET: case EPIPE: r->fail_reset++; break;
-    case EPROTO: case EBADMSG: case EMSGSIZE: r->fail_proto++; break;
+    case ECONNRESET:
+    case EPIPE: r->fail_reset++; break;
+    case EPROTO:
+    case EBADMSG:
+    case EMSGSIZE: r->fail_proto++; break;
     case EREMOTEIO: r->fail_sub++; break;
     default: r->fail_other++; break;
     }
@@ -138,8 +139,7 @@ static void conn_fail(struct sc_conns *c, struct sc_conn *k, int err)
 
 /* Contract: k ends; before subscription that is a failure (err), after it
  * the server closed it (code: close frame's code, or 1006 without one). */
-void sc_conn_end(struct sc_conns *c, struct sc_conn *k, int err,
-                     unsigned code)
+void sc_conn_end(struct sc_conns *c, struct sc_conn *k, int err, unsigned code)
 {
     if (k->state == SC_ST_DONE)
         return;
@@ -208,8 +208,7 @@ static int conn_flush(struct sc_conn *k)
 }
 
 /* Contract: sends one masked client frame; 0 or -errno. */
-int sc_conn_send_frame(struct sc_conns *c, struct sc_conn *k, int op,
-                           const void *data, size_t len)
+int sc_conn_send_frame(struct sc_conns *c, struct sc_conn *k, int op, const void *data, size_t len)
 {
     uint8_t stack[512], *buf = stack;
     size_t cap = len + SC_WS_MAX_HEADER, n;
@@ -235,8 +234,7 @@ void sc_conn_send_close(struct sc_conns *c, struct sc_conn *k, unsigned code)
 
 /* Contract: appends n bytes to k's carry buffer, refusing to grow past
  * limit (-EMSGSIZE); -ENOMEM if it cannot grow. */
-int sc_conn_carry(struct sc_conn *k, const uint8_t *data, size_t n,
-                        size_t limit)
+int sc_conn_carry(struct sc_conn *k, const uint8_t *data, size_t n, size_t limit)
 {
     size_t cap = k->carry_cap ? k->carry_cap : 512;
     uint8_t *nb;
@@ -271,8 +269,8 @@ static int send_subscribe_resp(struct sc_conns *c, struct sc_conn *k)
     lens[0] = 9;
     for (j = 0; j < per; j += m) {
         for (m = 0, off = 0; m < 64 && j + m < per; m++) {
-            lens[1 + m] = sc_opts_channel_name(c->o, s[j + m].chan, names + off,
-                                               SC_TMP_SIZE / 2 - off);
+            lens[1 + m] =
+                sc_opts_channel_name(c->o, s[j + m].chan, names + off, SC_TMP_SIZE / 2 - off);
             argv[1 + m] = names + off;
             off += lens[1 + m] + 1;
         }
@@ -319,18 +317,20 @@ static int conn_connected(struct sc_conns *c, struct sc_conn *k)
 static void hit_limit(struct sc_conns *c, int err)
 {
     const char *what = err == EADDRNOTAVAIL || err == EADDRINUSE
-        ? "no free local port/address (EADDRNOTAVAIL): add source addresses "
-          "with --src, e.g. --src 127.0.0.2-127.0.0.9"
-        : "open files limit reached (EMFILE/ENFILE): use --fork N to spread "
-          "connections over processes";
+                           ? "no free local port/address (EADDRNOTAVAIL): add source addresses "
+                             "with --src, e.g. --src 127.0.0.2-127.0.0.9"
+                           : "open files limit reached (EMFILE/ENFILE): use --fork N to spread "
+                             "connections over processes";
 
     c->stopped = 1;
     if (!c->rep->limit_errno) {
         c->rep->limit_errno = err;
         c->rep->limit_at = c->open_fds;
     }
-    fprintf(stderr, "shardcast-bench[%d]: stopped opening connections at %u "
-            "open: %s\n", (int)getpid(), c->open_fds, what);
+    fprintf(stderr,
+            "shardcast-bench[%d]: stopped opening connections at %u "
+            "open: %s\n",
+            (int)getpid(), c->open_fds, what);
 }
 
 /* Contract: starts the non-blocking connect of v[i]; a failure is counted
@@ -341,8 +341,7 @@ static void conn_open(struct sc_conns *c, uint32_t i)
     uint32_t g = c->lo + i, one = 1;
     struct sc_conn *k = &c->v[i];
     struct sockaddr_in src = {.sin_family = AF_INET};
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                             .data.u64 = i};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = i};
     int fd, err;
 
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -375,7 +374,8 @@ static void conn_open(struct sc_conns *c, uint32_t i)
             goto fail;
     }
     if (connect(fd, (const struct sockaddr *)&o->targets[g % o->ntargets].addr,
-                sizeof(struct sockaddr_in)) < 0 && errno != EINPROGRESS)
+                sizeof(struct sockaddr_in)) < 0 &&
+        errno != EINPROGRESS)
         goto fail;
     if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         goto fail;
@@ -430,8 +430,7 @@ static void sweep_timeouts(struct sc_conns *c)
 
     for (i = 0; i < c->next && c->pending; i++) {
         st = c->v[i].state;
-        if (st >= SC_ST_CONNECTING && st <= SC_ST_SUBSCRIBING &&
-            c->v[i].deadline <= c->now)
+        if (st >= SC_ST_CONNECTING && st <= SC_ST_SUBSCRIBING && c->v[i].deadline <= c->now)
             sc_conn_end(c, &c->v[i], -ETIMEDOUT, SC_CLOSE_ABNORMAL);
     }
 }
@@ -450,8 +449,7 @@ void sc_conns_tick(struct sc_conns *c, uint64_t now)
     }
     if (c->rate > 0)
         due = (uint64_t)((double)(now - c->start) * c->rate / 1e9) + 1;
-    while (c->next < c->n && c->next < due && !c->stopped &&
-           c->pending < c->o->max_pending) {
+    while (c->next < c->n && c->next < due && !c->stopped && c->pending < c->o->max_pending) {
         c->next++;
         conn_open(c, c->next - 1);
     }
@@ -480,8 +478,7 @@ uint64_t sc_conns_expected(const struct sc_conns *c, uint64_t published)
         if (!c->v[i].ready)
             continue;
         for (j = 0; j < per; j++)
-            sum += sc_opts_published_on(c->o, published,
-                                        c->subs[(size_t)i * per + j].chan);
+            sum += sc_opts_published_on(c->o, published, c->subs[(size_t)i * per + j].chan);
     }
     return sum;
 }

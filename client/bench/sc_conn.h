@@ -21,14 +21,14 @@
 struct sc_conn {
     int fd;
     uint8_t state;
-    uint8_t ready;        /* reached subscribed state once: counts in expected */
-    uint16_t confirmed;   /* RESP subscribe confirmations */
-    uint32_t carry_len;   /* unparsed bytes (HTTP response, partial RESP) */
+    uint8_t ready;      /* reached subscribed state once: counts in expected */
+    uint16_t confirmed; /* RESP subscribe confirmations */
+    uint32_t carry_len; /* unparsed bytes (HTTP response, partial RESP) */
     uint32_t carry_cap;
-    uint32_t out_len;     /* bytes the kernel did not take yet */
+    uint32_t out_len; /* bytes the kernel did not take yet */
     uint8_t *carry;
     uint8_t *out;
-    uint64_t deadline;    /* ns: must be subscribed by then */
+    uint64_t deadline; /* ns: must be subscribed by then */
     struct sc_ws_parser ws;
 };
 
@@ -36,30 +36,29 @@ struct sc_conns {
     const struct sc_opts *o;
     struct sc_report *rep;
     int epfd;
-    uint32_t lo;          /* global index of v[0] */
+    uint32_t lo; /* global index of v[0] */
     uint32_t n;
-    uint32_t next;        /* v[next] is the next to open */
-    uint32_t pending;     /* attempted, neither subscribed nor failed */
+    uint32_t next;    /* v[next] is the next to open */
+    uint32_t pending; /* attempted, neither subscribed nor failed */
     uint32_t open_fds;
-    int stopped;          /* a machine limit stopped further attempts */
-    int told_failure;     /* failures so far (the first is described) */
-    double rate;          /* this process's share of --connect-rate */
+    int stopped;      /* a machine limit stopped further attempts */
+    int told_failure; /* failures so far (the first is described) */
+    double rate;      /* this process's share of --connect-rate */
     uint64_t start;
     uint64_t now;
     uint64_t last_sweep;
-    uint64_t recv_total;  /* distinct deliveries so far */
+    uint64_t recv_total; /* distinct deliveries so far */
     uint64_t rng;
     struct sc_conn *v;
-    struct sc_sub *subs;  /* v[i]'s subscriptions: subs[i * per_conn ...] */
-    struct sc_conn *cur;  /* connection whose bytes are being parsed */
+    struct sc_sub *subs; /* v[i]'s subscriptions: subs[i * per_conn ...] */
+    struct sc_conn *cur; /* connection whose bytes are being parsed */
     uint8_t *rbuf;
     size_t rbuf_cap;
-    uint8_t *tmp;         /* SC_TMP_SIZE scratch for requests being built */
+    uint8_t *tmp; /* SC_TMP_SIZE scratch for requests being built */
 };
 
-int sc_conns_init(struct sc_conns *c, const struct sc_opts *o,
-                  struct sc_report *rep, int epfd, uint32_t lo, uint32_t hi,
-                  double rate_share);
+int sc_conns_init(struct sc_conns *c, const struct sc_opts *o, struct sc_report *rep, int epfd,
+                  uint32_t lo, uint32_t hi, double rate_share);
 void sc_conns_tick(struct sc_conns *c, uint64_t now);
 void sc_conns_event(struct sc_conns *c, uint32_t idx, uint32_t events);
 int sc_conns_settled(const struct sc_conns *c);

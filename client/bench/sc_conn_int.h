@@ -22,8 +22,7 @@ enum {
 
 void sc_conn_ready(struct sc_conns *c, struct sc_conn *k);
 void sc_conn_end(struct sc_conns *c, struct sc_conn *k, int err, unsigned code);
-int sc_conn_send_frame(struct sc_conns *c, struct sc_conn *k, int op,
-                       const void *data, size_t len);
+int sc_conn_send_frame(struct sc_conns *c, struct sc_conn *k, int op, const void *data, size_t len);
 void sc_conn_send_close(struct sc_conns *c, struct sc_conn *k, unsigned code);
 int sc_conn_carry(struct sc_conn *k, const uint8_t *data, size_t n, size_t limit);
 void sc_conn_read(struct sc_conns *c, struct sc_conn *k);

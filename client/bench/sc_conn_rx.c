@@ -17,8 +17,7 @@
 
 /* Contract: counts one decoded delivery for k: foreign run, channel k is not
  * subscribed to, duplicate, or new (latency recorded against c->now). */
-static void on_delivery(struct sc_conns *c, struct sc_conn *k, const char *data,
-                        size_t len)
+static void on_delivery(struct sc_conns *c, struct sc_conn *k, const char *data, size_t len)
 {
     struct sc_report *r = c->rep;
     uint32_t per = c->o->per_conn, j;
@@ -50,16 +49,13 @@ static void on_delivery(struct sc_conns *c, struct sc_conn *k, const char *data,
 
 /* Contract: handles one text message from the server. A reply while
  * subscribing completes (ok) or fails (error) the subscription. */
-static int on_text(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
-                   size_t len)
+static int on_text(struct sc_conns *c, struct sc_conn *k, const uint8_t *d, size_t len)
 {
     const char *data = NULL;
     size_t dlen = 0;
 
     switch (sc_frame_classify((const char *)d, len, &data, &dlen)) {
-    case SC_FRAME_MESSAGE:
-        on_delivery(c, k, data, dlen);
-        return 0;
+    case SC_FRAME_MESSAGE: on_delivery(c, k, data, dlen); return 0;
     case SC_FRAME_OK:
         c->rep->acks++;
         if (k->state == SC_ST_SUBSCRIBING)
@@ -72,12 +68,8 @@ static int on_text(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
             return 1;
         }
         return 0;
-    case SC_FRAME_MISSED:
-        c->rep->missed++;
-        return 0;
-    default:
-        c->rep->other_frames++;
-        return 0;
+    case SC_FRAME_MISSED: c->rep->missed++; return 0;
+    default: c->rep->other_frames++; return 0;
     }
 }
 
@@ -90,8 +82,7 @@ static int on_ws(void *ctx, int op, const uint8_t *data, size_t len)
     unsigned code = 1005;
 
     switch (op) {
-    case SC_WS_TEXT:
-        return on_text(c, k, data, len);
+    case SC_WS_TEXT: return on_text(c, k, data, len);
     case SC_WS_PING:
         c->rep->pings++;
         if (sc_conn_send_frame(c, k, SC_WS_PONG, data, len) < 0) {
@@ -105,17 +96,13 @@ static int on_ws(void *ctx, int op, const uint8_t *data, size_t len)
         sc_conn_send_frame(c, k, SC_WS_CLOSE, data, len >= 2 ? 2 : 0);
         sc_conn_end(c, k, -ECONNRESET, code);
         return 1;
-    case SC_WS_PONG:
-        return 0;
-    default:
-        c->rep->other_frames++;
-        return 0;
+    case SC_WS_PONG: return 0;
+    default: c->rep->other_frames++; return 0;
     }
 }
 
 /* Contract: feeds WebSocket bytes to k's parser; 1 when k ended. */
-static int feed_ws(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
-                   size_t n)
+static int feed_ws(struct sc_conns *c, struct sc_conn *k, const uint8_t *d, size_t n)
 {
     int rc;
 
@@ -133,8 +120,7 @@ static int feed_ws(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
 /* Contract: gathers the HTTP response; on a valid 101 the connection is
  * upgraded (and sends its subscribe frame, if any) and the bytes after the
  * header go to the frame parser. 1 when k ended. */
-static int feed_upgrade(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
-                        size_t n)
+static int feed_upgrade(struct sc_conns *c, struct sc_conn *k, const uint8_t *d, size_t n)
 {
     char key[SC_HS_KEY_LEN + 1], accept[SC_HS_ACCEPT_LEN + 1];
     char *msg = (char *)c->tmp;
@@ -163,8 +149,7 @@ static int feed_upgrade(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
         sc_conn_ready(c, k);
     } else {
         len = sc_opts_expand(c->o, c->o->sub_msg, g, msg, SC_TMP_SIZE);
-        if ((rc = len < 0 ? len : sc_conn_send_frame(c, k, SC_WS_TEXT, msg,
-                                                  (size_t)len)) < 0)
+        if ((rc = len < 0 ? len : sc_conn_send_frame(c, k, SC_WS_TEXT, msg, (size_t)len)) < 0)
             goto fail;
     }
     if (rest == 0) {
@@ -185,8 +170,8 @@ fail:
 /* Contract: handles one RESP value on a subscriber connection: subscribe
  * confirmations (all of them make k subscribed) and message pushes.
  * Returns 0, or -EPROTO for an error reply or anything unexpected. */
-static int on_resp(struct sc_conns *c, struct sc_conn *k,
-                   const struct sc_resp_val *top, const struct sc_resp_val *el)
+static int on_resp(struct sc_conns *c, struct sc_conn *k, const struct sc_resp_val *top,
+                   const struct sc_resp_val *el)
 {
     if (top->type == '-' && !c->told_failure)
         fprintf(stderr, "shardcast-bench: redis replied: %.*s\n",
@@ -210,8 +195,7 @@ static int on_resp(struct sc_conns *c, struct sc_conn *k,
 /* Contract: parses RESP bytes for k, keeping an unfinished tail in k's
  * carry buffer. Parses straight from d when nothing is carried, the usual
  * case, to avoid a copy. 1 when k ended. */
-static int feed_resp(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
-                     size_t n)
+static int feed_resp(struct sc_conns *c, struct sc_conn *k, const uint8_t *d, size_t n)
 {
     struct sc_resp_val top, el[3];
     const char *buf = (const char *)d;
@@ -238,8 +222,7 @@ static int feed_resp(struct sc_conns *c, struct sc_conn *k, const uint8_t *d,
     if (buf == (const char *)k->carry) {
         memmove(k->carry, k->carry + off, len - off);
         k->carry_len = (uint32_t)(len - off);
-    } else if (off < len &&
-               (rc = sc_conn_carry(k, d + off, len - off, c->o->max_msg + 4096)) < 0) {
+    } else if (off < len && (rc = sc_conn_carry(k, d + off, len - off, c->o->max_msg + 4096)) < 0) {
         goto fail;
     }
     return 0;

@@ -62,8 +62,8 @@ int sc_payload_read(const char *p, size_t len, struct sc_stamp *st)
 
     if (len < SC_PAYLOAD_MIN || p[0] != 's' || p[1] != 'c')
         return -EINVAL;
-    if (get_hex(p + 2, 8, &tag) || get_hex(p + 10, 8, &seq) ||
-        get_hex(p + 18, 8, &chan) || get_hex(p + 26, 16, &ts))
+    if (get_hex(p + 2, 8, &tag) || get_hex(p + 10, 8, &seq) || get_hex(p + 18, 8, &chan) ||
+        get_hex(p + 26, 16, &ts))
         return -EINVAL;
     st->tag = (uint32_t)tag;
     st->seq = (uint32_t)seq;
@@ -76,8 +76,8 @@ int sc_payload_read(const char *p, size_t len, struct sc_stamp *st)
  * pointer to the first byte of that string (after the quote), with *rest the
  * bytes left in the frame; NULL if absent or not a string. Tolerates the
  * whitespace other servers' encoders put around ':'. */
-static const char *string_member(const char *f, size_t len, const char *name,
-                                 size_t nlen, size_t *rest)
+static const char *string_member(const char *f, size_t len, const char *name, size_t nlen,
+                                 size_t *rest)
 {
     const char *p = memmem(f, len, name, nlen), *end = f + len;
 
@@ -104,8 +104,7 @@ static const char *string_member(const char *f, size_t len, const char *name,
  * for, as only the fixed-size stamp at its start is read). A frame with no
  * "op" but a "data" string counts as a delivery, for servers of other
  * shapes. */
-enum sc_frame_kind sc_frame_classify(const char *f, size_t len,
-                                     const char **data, size_t *dlen)
+enum sc_frame_kind sc_frame_classify(const char *f, size_t len, const char **data, size_t *dlen)
 {
     size_t rest;
     const char *op = string_member(f, len, LIT("\"op\""), &rest);
@@ -128,8 +127,7 @@ enum sc_frame_kind sc_frame_classify(const char *f, size_t len,
  * subs_per_chan, so with subs_per_chan <= nconns one connection's channels
  * are all distinct and every channel but the last has exactly
  * subs_per_chan subscribers. */
-uint32_t sc_chan_of(uint32_t conn, uint32_t j, uint32_t nconns,
-                    uint32_t subs_per_chan)
+uint32_t sc_chan_of(uint32_t conn, uint32_t j, uint32_t nconns, uint32_t subs_per_chan)
 {
     return (uint32_t)(((uint64_t)j * nconns + conn) / subs_per_chan);
 }

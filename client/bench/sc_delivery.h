@@ -23,9 +23,9 @@ struct sc_stamp {
 /* One subscription of one connection. */
 struct sc_sub {
     uint32_t chan;
-    uint32_t last;  /* highest sequence seen */
-    uint32_t recv;  /* distinct sequences seen (each raised `last`) */
-    uint32_t dup;   /* at or below `last`: repeats, or arrivals out of order */
+    uint32_t last; /* highest sequence seen */
+    uint32_t recv; /* distinct sequences seen (each raised `last`) */
+    uint32_t dup;  /* at or below `last`: repeats, or arrivals out of order */
 };
 
 enum sc_frame_kind {
@@ -38,11 +38,9 @@ enum sc_frame_kind {
 
 void sc_payload_write(char *out, size_t size, const struct sc_stamp *st);
 int sc_payload_read(const char *p, size_t len, struct sc_stamp *st);
-enum sc_frame_kind sc_frame_classify(const char *f, size_t len,
-                                     const char **data, size_t *dlen);
+enum sc_frame_kind sc_frame_classify(const char *f, size_t len, const char **data, size_t *dlen);
 
-uint32_t sc_chan_of(uint32_t conn, uint32_t j, uint32_t nconns,
-                    uint32_t subs_per_chan);
+uint32_t sc_chan_of(uint32_t conn, uint32_t j, uint32_t nconns, uint32_t subs_per_chan);
 uint64_t sc_published_on(uint64_t total, uint32_t nchan, uint32_t chan);
 
 /* Contract: counts seq for s; 1 when it is new (raises the high mark), 0 for

@@ -59,14 +59,14 @@ struct family {
     struct kid *kids;
     int n;
     int nready;
-    int ndone;       /* reported or gone */
+    int ndone; /* reported or gone */
 };
 
 /* Child state, reached through sc_run.ctx. */
 struct child {
     int fd;
-    int ended;       /* END received */
-    int orphan;      /* parent went away */
+    int ended;  /* END received */
+    int orphan; /* parent went away */
     struct msg_end end;
     uint64_t last_stat;
 };
@@ -112,8 +112,7 @@ static void child_step(struct sc_run *r, struct child *ch)
 
 /* Contract: the whole life of child process: connections lo..hi-1, READY,
  * wait for END, drain, REPORT. Returns the exit status. */
-static int child_main(const struct sc_opts *o, int fd, uint32_t lo, uint32_t hi,
-                      double rate)
+static int child_main(const struct sc_opts *o, int fd, uint32_t lo, uint32_t hi, double rate)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SC_EV_CTL};
     struct child ch = {.fd = fd};
@@ -166,8 +165,7 @@ static void parent_ctl(struct sc_run *r, uint32_t idx, uint32_t events)
     n = recv(k->fd, &m, sizeof(m), MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (n >= (ssize_t)sizeof(struct msg_live) &&
-        (m.type == MSG_READY || m.type == MSG_STAT)) {
+    if (n >= (ssize_t)sizeof(struct msg_live) && (m.type == MSG_READY || m.type == MSG_STAT)) {
         struct msg_live lm;
 
         memcpy(&lm, &m, sizeof(lm));
@@ -179,8 +177,10 @@ static void parent_ctl(struct sc_run *r, uint32_t idx, uint32_t events)
         k->reported = 1;
         fam->ndone++;
     } else {
-        fprintf(stderr, "shardcast-bench: child %d (pid %d) ended without a "
-                "report\n", (int)idx, (int)k->pid);
+        fprintf(stderr,
+                "shardcast-bench: child %d (pid %d) ended without a "
+                "report\n",
+                (int)idx, (int)k->pid);
         k->gone = 1;
         fam->ndone++;
         fam->nready += !k->ready;
@@ -268,8 +268,8 @@ int sc_fork_run(const struct sc_opts *o, struct sc_report *out)
     if ((rc = sc_run_init(r, o)) < 0)
         goto free_run;
     if ((rc = sc_pub_init(&r->pub, o, &r->rep)) < 0) {
-        fprintf(stderr, "shardcast-bench: cannot reach Redis at %s: %s\n",
-                o->redis.host, strerror(-rc));
+        fprintf(stderr, "shardcast-bench: cannot reach Redis at %s: %s\n", o->redis.host,
+                strerror(-rc));
         goto free_run;
     }
     r->have_pub = 1;

@@ -113,8 +113,7 @@ void sc_hs_accept(const char *key, char accept[SC_HS_ACCEPT_LEN + 1])
 
 /* Contract: writes the upgrade request for path on host ("ip:port") into
  * out; returns its length, or -ENOSPC when cap is too small. */
-int sc_hs_request(char *out, size_t cap, const char *host, const char *path,
-                  const char *key)
+int sc_hs_request(char *out, size_t cap, const char *host, const char *path, const char *key)
 {
     int n = snprintf(out, cap,
                      "GET %s HTTP/1.1\r\n"
@@ -156,8 +155,7 @@ static int has_token(const char *v, size_t len, const char *tok)
 
 /* Contract: checks one "Name: value" line; sets bits in *seen for Upgrade
  * (1), Connection (2) and a correct Sec-WebSocket-Accept (4). */
-static void check_header(const char *line, size_t len, const char *accept,
-                         int *seen)
+static void check_header(const char *line, size_t len, const char *accept, int *seen)
 {
     const char *colon = memchr(line, ':', len);
     size_t nlen, vlen;
@@ -172,8 +170,8 @@ static void check_header(const char *line, size_t len, const char *accept,
         v++, vlen--;
     while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
         vlen--;
-    if (nlen == 7 && strncasecmp(line, "upgrade", 7) == 0 &&
-        vlen == 9 && strncasecmp(v, "websocket", 9) == 0)
+    if (nlen == 7 && strncasecmp(line, "upgrade", 7) == 0 && vlen == 9 &&
+        strncasecmp(v, "websocket", 9) == 0)
         *seen |= 1;
     else if (nlen == 10 && strncasecmp(line, "connection", 10) == 0 &&
              has_token(v, vlen, "upgrade"))
@@ -196,8 +194,7 @@ int sc_hs_response(const char *buf, size_t len, const char *accept, int *status)
     size_t i;
 
     for (i = 3; i < len; i++) {
-        if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' &&
-            buf[i - 3] == '\r') {
+        if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
             end = buf + i + 1;
             break;
         }
@@ -212,8 +209,7 @@ int sc_hs_response(const char *buf, size_t len, const char *accept, int *status)
     p = memchr(buf, '\n', (size_t)(end - buf)) + 1;
     while (p < end - 2) {
         eol = memchr(p, '\n', (size_t)(end - p));
-        check_header(p, (size_t)(eol - p - (eol > p && eol[-1] == '\r')), accept,
-                     &seen);
+        check_header(p, (size_t)(eol - p - (eol > p && eol[-1] == '\r')), accept, &seen);
         p = eol + 1;
     }
     return seen == 7 ? (int)(end - buf) : -EBADMSG;

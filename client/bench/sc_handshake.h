@@ -16,8 +16,7 @@
 
 void sc_hs_key(uint64_t seed, char key[SC_HS_KEY_LEN + 1]);
 void sc_hs_accept(const char *key, char accept[SC_HS_ACCEPT_LEN + 1]);
-int sc_hs_request(char *out, size_t cap, const char *host, const char *path,
-                  const char *key);
+int sc_hs_request(char *out, size_t cap, const char *host, const char *path, const char *key);
 int sc_hs_response(const char *buf, size_t len, const char *accept, int *status);
 
 /* Exposed for tests. */

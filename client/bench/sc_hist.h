@@ -10,8 +10,7 @@
 #define SC_HIST_SUB (1u << SC_HIST_SUB_BITS)
 /* Values are clamped below 2^44 ns (~4.9 h): longer than any run. */
 #define SC_HIST_MAX_BITS 44
-#define SC_HIST_BUCKETS \
-    ((SC_HIST_MAX_BITS - SC_HIST_SUB_BITS - 1) * SC_HIST_SUB + 2 * SC_HIST_SUB)
+#define SC_HIST_BUCKETS ((SC_HIST_MAX_BITS - SC_HIST_SUB_BITS - 1) * SC_HIST_SUB + 2 * SC_HIST_SUB)
 
 struct sc_hist {
     uint64_t count;

@@ -18,90 +18,111 @@
 #include "sc_redis_url.h"
 
 static const char usage[] =
-"usage: shardcast-bench [options]\n"
-"\n"
-"Opens many WebSocket (or RESP) subscriber connections, publishes stamped\n"
-"messages through Redis and reports loss, latency and the server's cost.\n"
-"All addresses must be on loopback (127.0.0.0/8).\n"
-"\n"
-"Target:\n"
-"  --url ws://IP:PORT/PATH    server and request-target template in one\n"
-"                             (default ws://127.0.0.1:8080/ws?channels={channels})\n"
-"  --target IP:PORT[,...]     server address(es); connection i goes to the\n"
-"                             (i mod n)-th, e.g. one per node of a cluster\n"
-"  --path TEMPLATE            request-target of the upgrade (default\n"
-"                             /ws?channels={channels})\n"
-"  --sub-msg TEMPLATE         text frame sent after the upgrade, e.g.\n"
-"                             '{\"op\":\"subscribe\",\"channels\":[{channels_json}]}';\n"
-"                             the connection counts as subscribed at the first\n"
-"                             {\"op\":\"ok\"} reply ({\"op\":\"error\"} fails it).\n"
-"                             Placeholders in both templates:\n"
-"                             {channels} a,b  {channels_json} \"a\",\"b\"  {conn} index\n"
-"  --resp                     subscribe with RESP SUBSCRIBE straight to Redis\n"
-"                             (Redis's own fan-out as a baseline); targets\n"
-"                             default to the --redis address\n"
-"  --redis redis://IP[:PORT]  Redis to publish to (default redis://127.0.0.1:6379)\n"
-"\n"
-"Connections:\n"
-"  -c, --conns N              connections to open (default 1000)\n"
-"  --src IP[-IP]              bind() each connection to a source address taken\n"
-"                             round-robin from this range, e.g.\n"
-"                             127.0.0.2-127.0.0.9: each address has its own\n"
-"                             ~28k ephemeral ports (default: kernel's choice)\n"
-"  --connect-rate R           new connections per second, 0 = no limit (default 0)\n"
-"  --max-pending N            handshakes in flight at once (default 256)\n"
-"  --connect-timeout SEC      per connection, until subscribed (default 10)\n"
-"  --fork N                   split connections over N child processes (each\n"
-"                             has its own fd limit, ~19,900 here); the parent\n"
-"                             publishes and merges the children's reports\n"
-"  --rcvbuf BYTES             SO_RCVBUF per connection (default: kernel's)\n"
-"  --max-msg BYTES            largest message accepted (default 1048576)\n"
-"\n"
-"Channels (named PREFIX<i>, i = 0..channels-1):\n"
-"  --channels-per-conn K      subscriptions per connection, 1-256 (default 1)\n"
-"  --subs-per-channel S       subscribers per channel, <= conns (default: all\n"
-"                             connections); channels = ceil(conns*K/S)\n"
-"  --channel-prefix P         (default bench.)\n"
-"  --numsub-min N             before publishing, wait until Redis's PUBSUB\n"
-"                             NUMSUB is >= N on every channel, i.e. the server\n"
-"                             has subscribed (default 1; 0 = do not wait)\n"
-"  --settle SEC               extra wait before publishing (default 0.2)\n"
-"\n"
-"Publishing (round-robin over the channels):\n"
-"  -r, --rate R               messages per second in total, 0 = as fast as\n"
-"                             the pipeline allows (default 1000)\n"
-"  --random                   random channel order: each round still publishes\n"
-"                             once to every channel, but in a scrambled order\n"
-"                             that changes every round (loss stays exact)\n"
-"  -d, --duration SEC         publish for SEC seconds (default 5; 0 = none)\n"
-"  -n, --count N              publish exactly N messages instead\n"
-"  -s, --size BYTES           payload size, >= 42 (default 64)\n"
-"  --pipeline N               PUBLISH commands awaiting a reply (default 1000);\n"
-"                             a payload is stamped when queued, so a Redis\n"
-"                             backlog shows up as latency\n"
-"  --hold SEC                 keep the connections idle SEC before publishing,\n"
-"                             measuring the server's idle CPU (default 0)\n"
-"  --drain SEC                after the last publish, wait at most SEC for\n"
-"                             deliveries; ends early when all arrived or none\n"
-"                             came for 3 s (default 30)\n"
-"\n"
-"Measurement and output:\n"
-"  --server-pid PID[,PID...]  processes whose RSS and CPU (utime+stime from\n"
-"                             /proc) make up the server; summed\n"
-"  --redis-pid PID[,PID...]   Redis's CPU, reported apart\n"
-"  --label NAME               copied into the report (scenario name)\n"
-"  --json                     print one JSON object on stdout instead of text\n"
-"  -q, --quiet                no progress line on stderr\n"
-"  -h, --help                 this text\n"
-"\n"
-"Exit status: 0 run completed (read the report for loss), 1 run failed,\n"
-"2 bad option.\n";
+    "usage: shardcast-bench [options]\n"
+    "\n"
+    "Opens many WebSocket (or RESP) subscriber connections, publishes stamped\n"
+    "messages through Redis and reports loss, latency and the server's cost.\n"
+    "All addresses must be on loopback (127.0.0.0/8).\n"
+    "\n"
+    "Target:\n"
+    "  --url ws://IP:PORT/PATH    server and request-target template in one\n"
+    "                             (default ws://127.0.0.1:8080/ws?channels={channels})\n"
+    "  --target IP:PORT[,...]     server address(es); connection i goes to the\n"
+    "                             (i mod n)-th, e.g. one per node of a cluster\n"
+    "  --path TEMPLATE            request-target of the upgrade (default\n"
+    "                             /ws?channels={channels})\n"
+    "  --sub-msg TEMPLATE         text frame sent after the upgrade, e.g.\n"
+    "                             '{\"op\":\"subscribe\",\"channels\":[{channels_json}]}';\n"
+    "                             the connection counts as subscribed at the first\n"
+    "                             {\"op\":\"ok\"} reply ({\"op\":\"error\"} fails it).\n"
+    "                             Placeholders in both templates:\n"
+    "                             {channels} a,b  {channels_json} \"a\",\"b\"  {conn} index\n"
+    "  --resp                     subscribe with RESP SUBSCRIBE straight to Redis\n"
+    "                             (Redis's own fan-out as a baseline); targets\n"
+    "                             default to the --redis address\n"
+    "  --redis redis://IP[:PORT]  Redis to publish to (default redis://127.0.0.1:6379)\n"
+    "\n"
+    "Connections:\n"
+    "  -c, --conns N              connections to open (default 1000)\n"
+    "  --src IP[-IP]              bind() each connection to a source address taken\n"
+    "                             round-robin from this range, e.g.\n"
+    "                             127.0.0.2-127.0.0.9: each address has its own\n"
+    "                             ~28k ephemeral ports (default: kernel's choice)\n"
+    "  --connect-rate R           new connections per second, 0 = no limit (default 0)\n"
+    "  --max-pending N            handshakes in flight at once (default 256)\n"
+    "  --connect-timeout SEC      per connection, until subscribed (default 10)\n"
+    "  --fork N                   split connections over N child processes (each\n"
+    "                             has its own fd limit, ~19,900 here); the parent\n"
+    "                             publishes and merges the children's reports\n"
+    "  --rcvbuf BYTES             SO_RCVBUF per connection (default: kernel's)\n"
+    "  --max-msg BYTES            largest message accepted (default 1048576)\n"
+    "\n"
+    "Channels (named PREFIX<i>, i = 0..channels-1):\n"
+    "  --channels-per-conn K      subscriptions per connection, 1-256 (default 1)\n"
+    "  --subs-per-channel S       subscribers per channel, <= conns (default: all\n"
+    "                             connections); channels = ceil(conns*K/S)\n"
+    "  --channel-prefix P         (default bench.)\n"
+    "  --numsub-min N             before publishing, wait until Redis's PUBSUB\n"
+    "                             NUMSUB is >= N on every channel, i.e. the server\n"
+    "                             has subscribed (default 1; 0 = do not wait)\n"
+    "  --settle SEC               extra wait before publishing (default 0.2)\n"
+    "\n"
+    "Publishing (round-robin over the channels):\n"
+    "  -r, --rate R               messages per second in total, 0 = as fast as\n"
+    "                             the pipeline allows (default 1000)\n"
+    "  --random                   random channel order: each round still publishes\n"
+    "                             once to every channel, but in a scrambled order\n"
+    "                             that changes every round (loss stays exact)\n"
+    "  -d, --duration SEC         publish for SEC seconds (default 5; 0 = none)\n"
+    "  -n, --count N              publish exactly N messages instead\n"
+    "  -s, --size BYTES           payload size, >= 42 (default 64)\n"
+    "  --pipeline N               PUBLISH commands awaiting a reply (default 1000);\n"
+    "                             a payload is stamped when queued, so a Redis\n"
+    "                             backlog shows up as latency\n"
+    "  --hold SEC                 keep the connections idle SEC before publishing,\n"
+    "                             measuring the server's idle CPU (default 0)\n"
+    "  --drain SEC                after the last publish, wait at most SEC for\n"
+    "                             deliveries; ends early when all arrived or none\n"
+    "                             came for 3 s (default 30)\n"
+    "\n"
+    "Measurement and output:\n"
+    "  --server-pid PID[,PID...]  processes whose RSS and CPU (utime+stime from\n"
+    "                             /proc) make up the server; summed\n"
+    "  --redis-pid PID[,PID...]   Redis's CPU, reported apart\n"
+    "  --label NAME               copied into the report (scenario name)\n"
+    "  --json                     print one JSON object on stdout instead of text\n"
+    "  -q, --quiet                no progress line on stderr\n"
+    "  -h, --help                 this text\n"
+    "\n"
+    "Exit status: 0 run completed (read the report for loss), 1 run failed,\n"
+    "2 bad option.\n";
 
 enum {
-    OPT_URL = 256, OPT_TARGET, OPT_PATH, OPT_SUBMSG, OPT_RESP, OPT_REDIS,
-    OPT_SRC, OPT_CRATE, OPT_PENDING, OPT_CTIMEOUT, OPT_FORK, OPT_RCVBUF,
-    OPT_MAXMSG, OPT_PERCONN, OPT_SUBS, OPT_PREFIX, OPT_NUMSUB, OPT_SETTLE,
-    OPT_PIPELINE, OPT_HOLD, OPT_DRAIN, OPT_SPID, OPT_RPID, OPT_LABEL, OPT_JSON,
+    OPT_URL = 256,
+    OPT_TARGET,
+    OPT_PATH,
+    OPT_SUBMSG,
+    OPT_RESP,
+    OPT_REDIS,
+    OPT_SRC,
+    OPT_CRATE,
+    OPT_PENDING,
+    OPT_CTIMEOUT,
+    OPT_FORK,
+    OPT_RCVBUF,
+    OPT_MAXMSG,
+    OPT_PERCONN,
+    OPT_SUBS,
+    OPT_PREFIX,
+    OPT_NUMSUB,
+    OPT_SETTLE,
+    OPT_PIPELINE,
+    OPT_HOLD,
+    OPT_DRAIN,
+    OPT_SPID,
+    OPT_RPID,
+    OPT_LABEL,
+    OPT_JSON,
     OPT_RANDOM,
 };
 
@@ -147,8 +168,7 @@ static const struct option longopts[] = {
 static int bad(const char *name, const char *msg, const char *arg)
 {
     if (arg && *arg)
-        fprintf(stderr, "shardcast-bench: --%s: %s (got '%s'); see --help\n",
-                name, msg, arg);
+        fprintf(stderr, "shardcast-bench: --%s: %s (got '%s'); see --help\n", name, msg, arg);
     else
         fprintf(stderr, "shardcast-bench: --%s: %s; see --help\n", name, msg);
     return -EINVAL;
@@ -156,8 +176,7 @@ static int bad(const char *name, const char *msg, const char *arg)
 
 /* Contract: parses a decimal integer in [lo, hi] into *out; -EINVAL (with a
  * message naming the option) otherwise. */
-static int get_u64(const char *name, const char *arg, uint64_t lo, uint64_t hi,
-                   uint64_t *out)
+static int get_u64(const char *name, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     char *end;
     unsigned long long v;
@@ -167,8 +186,8 @@ static int get_u64(const char *name, const char *arg, uint64_t lo, uint64_t hi,
     if (errno || end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
         char msg[96];
 
-        snprintf(msg, sizeof(msg), "expected an integer from %llu to %llu",
-                 (unsigned long long)lo, (unsigned long long)hi);
+        snprintf(msg, sizeof(msg), "expected an integer from %llu to %llu", (unsigned long long)lo,
+                 (unsigned long long)hi);
         return bad(name, msg, arg);
     }
     *out = v;
@@ -186,8 +205,7 @@ static int get_size(const char *name, const char *arg, size_t *out)
     return rc;
 }
 
-static int get_u32(const char *name, const char *arg, uint32_t lo, uint32_t hi,
-                   uint32_t *out)
+static int get_u32(const char *name, const char *arg, uint32_t lo, uint32_t hi, uint32_t *out)
 {
     uint64_t v;
     int rc = get_u64(name, arg, lo, hi, &v);
@@ -198,8 +216,7 @@ static int get_u32(const char *name, const char *arg, uint32_t lo, uint32_t hi,
 }
 
 /* Contract: parses a finite number in [lo, hi] into *out. */
-static int get_double(const char *name, const char *arg, double lo, double hi,
-                      double *out)
+static int get_double(const char *name, const char *arg, double lo, double hi, double *out)
 {
     char *end;
     double v;
@@ -231,8 +248,7 @@ static int get_ip(const char *name, const char *s, struct in_addr *a)
 }
 
 /* Contract: parses "IP:PORT" (length len) into *t. */
-static int get_hostport(const char *name, const char *s, size_t len,
-                        struct sc_target *t)
+static int get_hostport(const char *name, const char *s, size_t len, struct sc_target *t)
 {
     char buf[64], *colon;
     uint32_t port = 0;
@@ -319,7 +335,7 @@ static int get_redis(const char *s, struct sc_target *t)
         return rc;
     if (rc < 0)
         return bad("redis", "expected redis://IP[:PORT]", s);
-    rc = u.password ? -EINVAL : 0;
+    rc = u.password || u.user ? -EINVAL : 0;
     snprintf(hp, sizeof(hp), "%s:%d", u.host, u.port);
     sc_redis_url_free(&u);
     if (rc < 0)
@@ -369,8 +385,7 @@ static int get_pids(const char *name, const char *s, pid_t **out, int *n)
     for (p = s; i < cap; i++, p = end + 1) {
         errno = 0;
         v = strtol(p, &end, 10);
-        if (errno || end == p || v <= 0 || v > 0x3fffffff ||
-            (*end && *end != ',')) {
+        if (errno || end == p || v <= 0 || v > 0x3fffffff || (*end && *end != ',')) {
             free(pids);
             return bad(name, "expected PID[,PID...]", s);
         }
@@ -406,14 +421,12 @@ static int apply(struct sc_opts *o, int c, const char *arg)
         return set_str(&o->path, arg);
     case OPT_SUBMSG: return set_str(&o->sub_msg, arg);
     case OPT_RESP: o->resp = 1; return 0;
-    case OPT_REDIS:
-        return get_redis(arg, &o->redis);
+    case OPT_REDIS: return get_redis(arg, &o->redis);
     case 'c': return get_u32("conns", arg, 1, 10000000, &o->conns);
     case OPT_SRC: return get_src(o, arg);
     case OPT_CRATE: return get_double("connect-rate", arg, 0, 1e7, &o->connect_rate);
     case OPT_PENDING: return get_u32("max-pending", arg, 1, 100000, &o->max_pending);
-    case OPT_CTIMEOUT:
-        return get_double("connect-timeout", arg, 0.1, 3600, &o->connect_timeout);
+    case OPT_CTIMEOUT: return get_double("connect-timeout", arg, 0.1, 3600, &o->connect_timeout);
     case OPT_FORK: return get_u32("fork", arg, 1, 256, &o->forks);
     case OPT_RCVBUF: return get_u32("rcvbuf", arg, 0, 1u << 30, &o->rcvbuf);
     case OPT_MAXMSG: return get_size("max-msg", arg, &o->max_msg);
@@ -484,8 +497,12 @@ static uint32_t inverse_mod(uint32_t a, uint32_t n)
 
     while (nr) {
         q = r / nr;
-        tmp = t - q * nt; t = nt; nt = tmp;
-        tmp = r - q * nr; r = nr; nr = tmp;
+        tmp = t - q * nt;
+        t = nt;
+        nt = tmp;
+        tmp = r - q * nr;
+        r = nr;
+        nr = tmp;
     }
     return (uint32_t)(t < 0 ? t + n : t) % n;
 }
@@ -538,8 +555,7 @@ uint32_t sc_opts_pub_chan(const struct sc_opts *o, uint64_t k)
 
 /* Contract: how many of the first `total` publishes went to chan, in either
  * order. */
-uint64_t sc_opts_published_on(const struct sc_opts *o, uint64_t total,
-                              uint32_t chan)
+uint64_t sc_opts_published_on(const struct sc_opts *o, uint64_t total, uint32_t chan)
 {
     uint32_t n = o->nchan, off;
     uint64_t pos;
@@ -614,8 +630,7 @@ int sc_opts_parse(struct sc_opts *o, int argc, char **argv)
             return rc;
     }
     if (optind < argc) {
-        fprintf(stderr, "shardcast-bench: unexpected argument '%s'; see --help\n",
-                argv[optind]);
+        fprintf(stderr, "shardcast-bench: unexpected argument '%s'; see --help\n", argv[optind]);
         return -EINVAL;
     }
     return finish(o);
@@ -636,8 +651,7 @@ void sc_opts_free(struct sc_opts *o)
 
 /* Contract: writes PREFIX<chan> NUL-terminated; returns its length (0 if it
  * did not fit). */
-size_t sc_opts_channel_name(const struct sc_opts *o, uint32_t chan, char *out,
-                            size_t cap)
+size_t sc_opts_channel_name(const struct sc_opts *o, uint32_t chan, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "%s%u", o->prefix, chan);
 
@@ -647,16 +661,16 @@ size_t sc_opts_channel_name(const struct sc_opts *o, uint32_t chan, char *out,
 /* Contract: writes one channel list for connection conn in the form a
  * placeholder asks for (quoted = JSON strings) at out[*o_len], advancing it;
  * -ENOSPC when cap would be exceeded. */
-static int put_channels(const struct sc_opts *o, uint32_t conn, int quoted,
-                        char *out, size_t cap, size_t *len)
+static int put_channels(const struct sc_opts *o, uint32_t conn, int quoted, char *out, size_t cap,
+                        size_t *len)
 {
     char name[96];
     uint32_t j;
     size_t n;
 
     for (j = 0; j < o->per_conn; j++) {
-        n = sc_opts_channel_name(o, sc_chan_of(conn, j, o->conns, o->subs_per_chan),
-                                 name, sizeof(name));
+        n = sc_opts_channel_name(o, sc_chan_of(conn, j, o->conns, o->subs_per_chan), name,
+                                 sizeof(name));
         if (*len + n + 4 >= cap)
             return -ENOSPC;
         if (j)
@@ -674,8 +688,7 @@ static int put_channels(const struct sc_opts *o, uint32_t conn, int quoted,
 /* Contract: expands {channels}, {channels_json} and {conn} in tmpl for
  * connection conn into out (NUL-terminated); returns the length or
  * -ENOSPC. Unknown {...} sequences are copied as they are. */
-int sc_opts_expand(const struct sc_opts *o, const char *tmpl, uint32_t conn,
-                   char *out, size_t cap)
+int sc_opts_expand(const struct sc_opts *o, const char *tmpl, uint32_t conn, char *out, size_t cap)
 {
     size_t len = 0;
     int rc;

@@ -16,9 +16,9 @@ struct sc_opts {
     /* what to drive */
     struct sc_target *targets; /* connection i goes to targets[i % ntargets] */
     uint32_t ntargets;
-    char *path;     /* request-target template, placeholders expanded */
-    char *sub_msg;  /* text frame template sent after the upgrade, or NULL */
-    int resp;       /* RESP SUBSCRIBE straight to Redis instead of WebSocket */
+    char *path;    /* request-target template, placeholders expanded */
+    char *sub_msg; /* text frame template sent after the upgrade, or NULL */
+    int resp;      /* RESP SUBSCRIBE straight to Redis instead of WebSocket */
     struct sc_target redis;
     /* connections */
     uint32_t conns;
@@ -32,18 +32,18 @@ struct sc_opts {
     /* channels */
     uint32_t per_conn;
     uint32_t subs_per_chan;
-    uint32_t nchan;                /* derived */
+    uint32_t nchan; /* derived */
     char *prefix;
     uint32_t numsub_min;
     double settle;
     /* publishing */
     double rate;
-    int random_order;              /* --random: channel order scrambled per round */
-    uint32_t perm_a, perm_ainv;    /* derived: the round's bijection on channels */
+    int random_order;           /* --random: channel order scrambled per round */
+    uint32_t perm_a, perm_ainv; /* derived: the round's bijection on channels */
     double duration;
-    uint64_t count;                /* derived from rate*duration unless given */
+    uint64_t count; /* derived from rate*duration unless given */
     int by_count;
-    double time_limit;             /* seconds; only for --rate 0 without --count */
+    double time_limit; /* seconds; only for --rate 0 without --count */
     uint32_t size;
     uint32_t pipeline;
     double hold;
@@ -56,17 +56,14 @@ struct sc_opts {
     int json;
     int quiet;
     char *label;
-    uint32_t tag;                  /* run id stamped into every payload */
+    uint32_t tag; /* run id stamped into every payload */
 };
 
 int sc_opts_parse(struct sc_opts *o, int argc, char **argv);
 void sc_opts_free(struct sc_opts *o);
-size_t sc_opts_channel_name(const struct sc_opts *o, uint32_t chan, char *out,
-                            size_t cap);
+size_t sc_opts_channel_name(const struct sc_opts *o, uint32_t chan, char *out, size_t cap);
 uint32_t sc_opts_pub_chan(const struct sc_opts *o, uint64_t k);
-uint64_t sc_opts_published_on(const struct sc_opts *o, uint64_t total,
-                              uint32_t chan);
-int sc_opts_expand(const struct sc_opts *o, const char *tmpl, uint32_t conn,
-                   char *out, size_t cap);
+uint64_t sc_opts_published_on(const struct sc_opts *o, uint64_t total, uint32_t chan);
+int sc_opts_expand(const struct sc_opts *o, const char *tmpl, uint32_t conn, char *out, size_t cap);
 
 #endif

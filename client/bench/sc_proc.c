@@ -41,8 +41,8 @@ static int sample_one(pid_t pid, uint64_t *rss, double *cpu)
     buf[n] = '\0';
     /* comm may hold spaces and ')': fields restart after the last ')'. */
     p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                     &utime, &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -EPROTO;
     snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
     if (!(f = fopen(path, "r")))

@@ -7,9 +7,9 @@
 #include <sys/types.h>
 
 struct sc_proc_sample {
-    uint64_t rss;   /* bytes, summed over the processes */
-    double cpu;     /* utime + stime seconds, summed */
-    int found;      /* processes that could be read */
+    uint64_t rss; /* bytes, summed over the processes */
+    double cpu;   /* utime + stime seconds, summed */
+    int found;    /* processes that could be read */
 };
 
 uint64_t sc_now(void);

@@ -46,8 +46,8 @@ int sc_pub_init(struct sc_pub *p, const struct sc_opts *o, struct sc_report *rep
         err = errno;
         goto fail;
     }
-    if (connect(p->fd, (const struct sockaddr *)&o->redis.addr,
-                sizeof(o->redis.addr)) < 0 && errno != EINPROGRESS) {
+    if (connect(p->fd, (const struct sockaddr *)&o->redis.addr, sizeof(o->redis.addr)) < 0 &&
+        errno != EINPROGRESS) {
         err = errno;
         goto fail_fd;
     }
@@ -96,8 +96,8 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* Contract: reads one whole reply into p->in (elems describe an array's
  * first max elements) and returns its length in p->in, or -errno. */
-static ssize_t read_reply(struct sc_pub *p, struct sc_resp_val *top,
-                          struct sc_resp_val *elems, size_t max)
+static ssize_t read_reply(struct sc_pub *p, struct sc_resp_val *top, struct sc_resp_val *elems,
+                          size_t max)
 {
     struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
     ssize_t r, n;
@@ -131,8 +131,7 @@ static ssize_t read_reply(struct sc_pub *p, struct sc_resp_val *top,
 /* Contract: asks PUBSUB NUMSUB for channels [first, first+n) and returns
  * the index of the first with fewer than need subscribers (first + n if
  * none), or -errno. */
-static int64_t numsub_batch(struct sc_pub *p, uint32_t first, uint32_t n,
-                            uint32_t need)
+static int64_t numsub_batch(struct sc_pub *p, uint32_t first, uint32_t n, uint32_t need)
 {
     struct sc_resp_val el[2 * NUMSUB_BATCH];
     const char *argv[2 + NUMSUB_BATCH];
@@ -192,15 +191,13 @@ int sc_pub_numsub_ok(struct sc_pub *p, uint32_t need)
  * epfd and sets the target and time limit. 0 or -errno. */
 int sc_pub_start(struct sc_pub *p, int epfd, uint64_t now)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
-                             .data.u64 = SC_EV_PUB};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u64 = SC_EV_PUB};
 
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0)
         return -errno;
     p->start = now;
     p->target = p->o->count;
-    p->deadline = p->o->time_limit > 0
-        ? now + (uint64_t)(p->o->time_limit * 1e9) : 0;
+    p->deadline = p->o->time_limit > 0 ? now + (uint64_t)(p->o->time_limit * 1e9) : 0;
     p->gen_done = p->target == 0;
     p->rep->pub_start = now;
     return 0;
@@ -213,8 +210,7 @@ static int flush_out(struct sc_pub *p)
     ssize_t n;
 
     while (p->out_off < p->out_len) {
-        n = send(p->fd, p->out + p->out_off, p->out_len - p->out_off,
-                 MSG_NOSIGNAL);
+        n = send(p->fd, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL);
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -errno;
         p->out_off += (size_t)n;
@@ -346,8 +342,7 @@ int sc_pub_event(struct sc_pub *p, uint32_t events)
         rc = flush_out(p);
     if (rc < 0 && !p->failed) {
         p->failed = 1;
-        fprintf(stderr, "shardcast-bench: redis publisher connection: %s\n",
-                strerror(-rc));
+        fprintf(stderr, "shardcast-bench: redis publisher connection: %s\n", strerror(-rc));
     }
     return rc;
 }
@@ -356,8 +351,7 @@ int sc_pub_event(struct sc_pub *p, uint32_t events)
  * or the publisher failed (nothing more will happen). */
 int sc_pub_finished(const struct sc_pub *p)
 {
-    return p->failed || (p->gen_done && p->replied >= p->sent &&
-                         p->out_off == p->out_len);
+    return p->failed || (p->gen_done && p->replied >= p->sent && p->out_off == p->out_len);
 }
 
 /* Contract: closes the connection and frees the buffers. */

@@ -17,19 +17,19 @@ struct sc_pub {
     const struct sc_opts *o;
     struct sc_report *rep;
     int fd;
-    int gen_done;         /* no more messages will be generated */
+    int gen_done; /* no more messages will be generated */
     int failed;
     uint32_t numsub_next; /* channels below this already had enough subscribers */
     uint64_t sent;        /* PUBLISH commands generated */
     uint64_t replied;
-    uint64_t target;      /* messages to publish (may shrink at a time limit) */
+    uint64_t target; /* messages to publish (may shrink at a time limit) */
     uint64_t start;
-    uint64_t deadline;    /* ns, 0 = none */
+    uint64_t deadline; /* ns, 0 = none */
     char *out;
     size_t out_len, out_off, out_cap;
     char *in;
     size_t in_len, in_cap;
-    char *payload;        /* o->size bytes, padding written once */
+    char *payload; /* o->size bytes, padding written once */
 };
 
 int sc_pub_init(struct sc_pub *p, const struct sc_opts *o, struct sc_report *rep);

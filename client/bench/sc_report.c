@@ -49,12 +49,33 @@ void sc_report_merge(struct sc_report *dst, const struct sc_report *src)
     unsigned i;
 
 #define ADD(f) dst->f += src->f
-    ADD(attempted); ADD(opened); ADD(ready); ADD(failed); ADD(closed);
-    ADD(fail_refused); ADD(fail_timeout); ADD(fail_http); ADD(fail_reset);
-    ADD(fail_proto); ADD(fail_sub); ADD(fail_other); ADD(http_503);
-    ADD(limit_at); ADD(subs); ADD(acks); ADD(err_frames); ADD(missed);
-    ADD(other_frames); ADD(pings); ADD(foreign); ADD(unexpected);
-    ADD(expected); ADD(received); ADD(lost); ADD(dup); ADD(bench_cpu);
+    ADD(attempted);
+    ADD(opened);
+    ADD(ready);
+    ADD(failed);
+    ADD(closed);
+    ADD(fail_refused);
+    ADD(fail_timeout);
+    ADD(fail_http);
+    ADD(fail_reset);
+    ADD(fail_proto);
+    ADD(fail_sub);
+    ADD(fail_other);
+    ADD(http_503);
+    ADD(limit_at);
+    ADD(subs);
+    ADD(acks);
+    ADD(err_frames);
+    ADD(missed);
+    ADD(other_frames);
+    ADD(pings);
+    ADD(foreign);
+    ADD(unexpected);
+    ADD(expected);
+    ADD(received);
+    ADD(lost);
+    ADD(dup);
+    ADD(bench_cpu);
     ADD(procs);
 #undef ADD
     for (i = 0; i < SC_NCLOSE; i++)
@@ -92,12 +113,13 @@ static void derive(const struct sc_report *r, struct derived *d)
     d->pub_s = secs(r->pub_start, r->pub_end);
     d->deliv_s = secs(r->pub_start, r->last_recv);
     d->rss_per_conn = r->ready && r->srv_connected.rss > r->srv_before.rss
-        ? (double)(r->srv_connected.rss - r->srv_before.rss) / (double)r->ready
-        : 0.0;
-    d->limit = r->limit_errno == EMFILE ? "EMFILE"
-        : r->limit_errno == ENFILE ? "ENFILE"
-        : r->limit_errno == EADDRNOTAVAIL ? "EADDRNOTAVAIL"
-        : r->limit_errno == EADDRINUSE ? "EADDRINUSE" : NULL;
+                          ? (double)(r->srv_connected.rss - r->srv_before.rss) / (double)r->ready
+                          : 0.0;
+    d->limit = r->limit_errno == EMFILE          ? "EMFILE"
+               : r->limit_errno == ENFILE        ? "ENFILE"
+               : r->limit_errno == EADDRNOTAVAIL ? "EADDRNOTAVAIL"
+               : r->limit_errno == EADDRINUSE    ? "EADDRINUSE"
+                                                 : NULL;
 }
 
 /* Contract: prints ns as a short human duration (us below 10 ms). */
@@ -128,49 +150,52 @@ static void text_connections(const struct sc_report *r, const struct sc_opts *o,
 {
     unsigned i;
 
-    fprintf(f, "connections  %lu subscribed of %u (%lu upgraded), %lu failed, "
-            "in %.2f s (%.0f/s)\n", (unsigned long)r->ready, o->conns,
-            (unsigned long)r->opened, (unsigned long)r->failed, d->connect_s,
-            per((double)r->ready, d->connect_s));
+    fprintf(f,
+            "connections  %lu subscribed of %u (%lu upgraded), %lu failed, "
+            "in %.2f s (%.0f/s)\n",
+            (unsigned long)r->ready, o->conns, (unsigned long)r->opened, (unsigned long)r->failed,
+            d->connect_s, per((double)r->ready, d->connect_s));
     if (r->failed)
-        fprintf(f, "  failures   refused %lu, timeout %lu, http %lu (503: %lu, "
+        fprintf(f,
+                "  failures   refused %lu, timeout %lu, http %lu (503: %lu, "
                 "last status %d), reset %lu, protocol %lu, subscribe refused "
-                "%lu, other %lu\n", (unsigned long)r->fail_refused,
-                (unsigned long)r->fail_timeout, (unsigned long)r->fail_http,
-                (unsigned long)r->http_503, r->last_http_status,
+                "%lu, other %lu\n",
+                (unsigned long)r->fail_refused, (unsigned long)r->fail_timeout,
+                (unsigned long)r->fail_http, (unsigned long)r->http_503, r->last_http_status,
                 (unsigned long)r->fail_reset, (unsigned long)r->fail_proto,
                 (unsigned long)r->fail_sub, (unsigned long)r->fail_other);
     if (d->limit)
-        fprintf(f, "  LIMIT      %s stopped the bench at %lu connections "
-                "(see stderr)\n", d->limit, (unsigned long)r->ready);
+        fprintf(f,
+                "  LIMIT      %s stopped the bench at %lu connections "
+                "(see stderr)\n",
+                d->limit, (unsigned long)r->ready);
     if (r->closed) {
-        fprintf(f, "  closed     %lu after subscribing (1002/1009: by the bench, "
+        fprintf(f,
+                "  closed     %lu after subscribing (1002/1009: by the bench, "
                 "on a bad or oversized frame), codes:",
                 (unsigned long)r->closed);
         for (i = 0; i < SC_NCLOSE - 1; i++)
             if (r->close_codes[i])
-                fprintf(f, " %u=%lu", close_codes[i],
-                        (unsigned long)r->close_codes[i]);
+                fprintf(f, " %u=%lu", close_codes[i], (unsigned long)r->close_codes[i]);
         if (r->close_codes[SC_NCLOSE - 1])
             fprintf(f, " other=%lu", (unsigned long)r->close_codes[SC_NCLOSE - 1]);
         fputc('\n', f);
     }
 }
 
-static void text_server(const struct sc_report *r, const struct derived *d,
-                        FILE *f)
+static void text_server(const struct sc_report *r, const struct derived *d, FILE *f)
 {
     if (r->have_server) {
-        fprintf(f, "server       rss %.1f MiB before, %.1f MiB subscribed "
+        fprintf(f,
+                "server       rss %.1f MiB before, %.1f MiB subscribed "
                 "(%.2f KiB/conn), %.1f MiB at end\n",
-                (double)r->srv_before.rss / 1048576.0,
-                (double)r->srv_connected.rss / 1048576.0,
+                (double)r->srv_before.rss / 1048576.0, (double)r->srv_connected.rss / 1048576.0,
                 d->rss_per_conn / 1024.0, (double)r->srv_end.rss / 1048576.0);
-        fprintf(f, "             cpu %.2f s connecting, %.2f s idle over %.1f s, "
-                "%.2f s publishing", r->srv_cpu_connect, r->srv_cpu_idle,
-                r->hold_secs, r->srv_cpu_pub);
-        put_rate(f, " (%s deliveries/cpu-s)\n",
-                 per((double)r->received, r->srv_cpu_pub));
+        fprintf(f,
+                "             cpu %.2f s connecting, %.2f s idle over %.1f s, "
+                "%.2f s publishing",
+                r->srv_cpu_connect, r->srv_cpu_idle, r->hold_secs, r->srv_cpu_pub);
+        put_rate(f, " (%s deliveries/cpu-s)\n", per((double)r->received, r->srv_cpu_pub));
     }
     if (r->have_redis)
         fprintf(f, "redis        cpu %.2f s publishing\n", r->redis_cpu_pub);
@@ -184,28 +209,29 @@ void sc_report_text(const struct sc_report *r, const struct sc_opts *o, FILE *f)
     struct derived d;
 
     derive(r, &d);
-    fprintf(f, "shardcast-bench%s%s: %s, %u conns -> %s%s, %u channel(s), %u "
-            "per conn, %u subs/channel\n", o->label ? " " : "",
-            o->label ? o->label : "", o->resp ? "resp" : "ws", o->conns,
-            o->targets[0].host, o->ntargets > 1 ? " (+more)" : "", o->nchan,
-            o->per_conn, o->subs_per_chan);
+    fprintf(f,
+            "shardcast-bench%s%s: %s, %u conns -> %s%s, %u channel(s), %u "
+            "per conn, %u subs/channel\n",
+            o->label ? " " : "", o->label ? o->label : "", o->resp ? "resp" : "ws", o->conns,
+            o->targets[0].host, o->ntargets > 1 ? " (+more)" : "", o->nchan, o->per_conn,
+            o->subs_per_chan);
     text_connections(r, o, &d, f);
-    fprintf(f, "published    %lu msgs of %u B in %.2f s (%.0f/s), %lu errors, "
-            "%.2f redis receivers/msg\n", (unsigned long)r->published, o->size,
-            d.pub_s, per((double)r->published, d.pub_s),
-            (unsigned long)r->pub_errors,
-            per((double)r->pub_receivers, (double)r->pub_replies));
+    fprintf(f,
+            "published    %lu msgs of %u B in %.2f s (%.0f/s), %lu errors, "
+            "%.2f redis receivers/msg\n",
+            (unsigned long)r->published, o->size, d.pub_s, per((double)r->published, d.pub_s),
+            (unsigned long)r->pub_errors, per((double)r->pub_receivers, (double)r->pub_replies));
     fprintf(f, "deliveries   expected %lu, received %lu, lost %lu, dup %lu",
-            (unsigned long)r->expected, (unsigned long)r->received,
-            (unsigned long)r->lost, (unsigned long)r->dup);
+            (unsigned long)r->expected, (unsigned long)r->received, (unsigned long)r->lost,
+            (unsigned long)r->dup);
     put_rate(f, " (%s/s)\n", per((double)r->received, d.deliv_s));
     if (r->foreign || r->unexpected || r->err_frames || r->missed || r->other_frames)
-        fprintf(f, "  frames     acks %lu, errors %lu, missed %lu, other %lu, "
+        fprintf(f,
+                "  frames     acks %lu, errors %lu, missed %lu, other %lu, "
                 "foreign %lu, unexpected channel %lu, pings %lu\n",
-                (unsigned long)r->acks, (unsigned long)r->err_frames,
-                (unsigned long)r->missed, (unsigned long)r->other_frames,
-                (unsigned long)r->foreign, (unsigned long)r->unexpected,
-                (unsigned long)r->pings);
+                (unsigned long)r->acks, (unsigned long)r->err_frames, (unsigned long)r->missed,
+                (unsigned long)r->other_frames, (unsigned long)r->foreign,
+                (unsigned long)r->unexpected, (unsigned long)r->pings);
     fprintf(f, "latency    ");
     put_dur(f, "p50", sc_hist_percentile(&r->lat, 50));
     put_dur(f, "p90", sc_hist_percentile(&r->lat, 90));
@@ -234,72 +260,71 @@ static void json_connections(const struct sc_report *r, const struct sc_opts *o,
 {
     unsigned i;
 
-    fprintf(f, ",\"connections\":{\"target\":%u,\"attempted\":%lu,\"opened\":%lu,"
+    fprintf(f,
+            ",\"connections\":{\"target\":%u,\"attempted\":%lu,\"opened\":%lu,"
             "\"subscribed\":%lu,\"failed\":%lu,\"connect_secs\":%.3f,"
             "\"connect_rate\":%.1f,\"closed_after_subscribe\":%lu,\"failures\":{"
             "\"refused\":%lu,\"timeout\":%lu,\"http\":%lu,\"http_503\":%lu,"
             "\"reset\":%lu,\"protocol\":%lu,\"subscribe_refused\":%lu,"
-            "\"other\":%lu},\"close_codes\":{", o->conns,
-            (unsigned long)r->attempted, (unsigned long)r->opened,
+            "\"other\":%lu},\"close_codes\":{",
+            o->conns, (unsigned long)r->attempted, (unsigned long)r->opened,
             (unsigned long)r->ready, (unsigned long)r->failed, d->connect_s,
             per((double)r->ready, d->connect_s), (unsigned long)r->closed,
             (unsigned long)r->fail_refused, (unsigned long)r->fail_timeout,
-            (unsigned long)r->fail_http, (unsigned long)r->http_503,
-            (unsigned long)r->fail_reset, (unsigned long)r->fail_proto,
-            (unsigned long)r->fail_sub, (unsigned long)r->fail_other);
+            (unsigned long)r->fail_http, (unsigned long)r->http_503, (unsigned long)r->fail_reset,
+            (unsigned long)r->fail_proto, (unsigned long)r->fail_sub, (unsigned long)r->fail_other);
     for (i = 0; i < SC_NCLOSE; i++) {
         if (i == SC_NCLOSE - 1)
             fprintf(f, "\"other\":%lu", (unsigned long)r->close_codes[i]);
         else
-            fprintf(f, "\"%u\":%lu,", close_codes[i],
-                    (unsigned long)r->close_codes[i]);
+            fprintf(f, "\"%u\":%lu,", close_codes[i], (unsigned long)r->close_codes[i]);
     }
     fprintf(f, "}}");
     if (d->limit)
-        fprintf(f, ",\"limit\":{\"reason\":\"%s\",\"reached\":%lu,\"message\":"
-                "\"%s\"}", d->limit, (unsigned long)r->ready,
+        fprintf(f,
+                ",\"limit\":{\"reason\":\"%s\",\"reached\":%lu,\"message\":"
+                "\"%s\"}",
+                d->limit, (unsigned long)r->ready,
                 r->limit_errno == EMFILE || r->limit_errno == ENFILE
-                ? "open files limit reached; use --fork"
-                : "no free local port; add --src addresses");
+                    ? "open files limit reached; use --fork"
+                    : "no free local port; add --src addresses");
     else
         fprintf(f, ",\"limit\":null");
 }
 
 static void json_latency(const struct sc_report *r, FILE *f)
 {
-    fprintf(f, ",\"latency_us\":{\"samples\":%lu,\"p50\":%.1f,\"p90\":%.1f,"
+    fprintf(f,
+            ",\"latency_us\":{\"samples\":%lu,\"p50\":%.1f,\"p90\":%.1f,"
             "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f}",
-            (unsigned long)r->lat.count,
-            (double)sc_hist_percentile(&r->lat, 50) / 1e3,
+            (unsigned long)r->lat.count, (double)sc_hist_percentile(&r->lat, 50) / 1e3,
             (double)sc_hist_percentile(&r->lat, 90) / 1e3,
             (double)sc_hist_percentile(&r->lat, 99) / 1e3,
             (double)sc_hist_percentile(&r->lat, 99.9) / 1e3,
-            (double)(r->lat.count ? r->lat.max : 0) / 1e3,
-            sc_hist_mean(&r->lat) / 1e3);
+            (double)(r->lat.count ? r->lat.max : 0) / 1e3, sc_hist_mean(&r->lat) / 1e3);
 }
 
-static void json_server(const struct sc_report *r, const struct derived *d,
-                        FILE *f)
+static void json_server(const struct sc_report *r, const struct derived *d, FILE *f)
 {
     if (r->have_server)
-        fprintf(f, ",\"server\":{\"rss_before\":%lu,\"rss_subscribed\":%lu,"
+        fprintf(f,
+                ",\"server\":{\"rss_before\":%lu,\"rss_subscribed\":%lu,"
                 "\"rss_end\":%lu,\"rss_per_conn\":%.1f,\"cpu_connect\":%.3f,"
                 "\"cpu_idle\":%.3f,\"hold_secs\":%.3f,\"cpu_publish\":%.3f,"
                 "\"deliveries_per_cpu_sec\":%.0f}",
-                (unsigned long)r->srv_before.rss,
-                (unsigned long)r->srv_connected.rss, (unsigned long)r->srv_end.rss,
-                d->rss_per_conn, r->srv_cpu_connect, r->srv_cpu_idle,
-                r->hold_secs, r->srv_cpu_pub,
-                per((double)r->received, r->srv_cpu_pub));
+                (unsigned long)r->srv_before.rss, (unsigned long)r->srv_connected.rss,
+                (unsigned long)r->srv_end.rss, d->rss_per_conn, r->srv_cpu_connect, r->srv_cpu_idle,
+                r->hold_secs, r->srv_cpu_pub, per((double)r->received, r->srv_cpu_pub));
     else
         fprintf(f, ",\"server\":null");
     if (r->have_redis)
         fprintf(f, ",\"redis\":{\"cpu_publish\":%.3f}", r->redis_cpu_pub);
     else
         fprintf(f, ",\"redis\":null");
-    fprintf(f, ",\"bench\":{\"procs\":%d,\"cpu_secs\":%.3f,"
-            "\"deliveries_per_cpu_sec\":%.0f}", r->procs, r->bench_cpu,
-            per((double)r->received, r->bench_cpu));
+    fprintf(f,
+            ",\"bench\":{\"procs\":%d,\"cpu_secs\":%.3f,"
+            "\"deliveries_per_cpu_sec\":%.0f}",
+            r->procs, r->bench_cpu, per((double)r->received, r->bench_cpu));
 }
 
 /* Contract: prints the report as one JSON object and a newline. */
@@ -316,27 +341,29 @@ void sc_report_json(const struct sc_report *r, const struct sc_opts *o, FILE *f)
         fprintf(f, "%s\"%s\"", i ? "," : "", o->targets[i].host);
     fprintf(f, "],\"path\":");
     json_str(f, o->resp ? "" : o->path);
-    fprintf(f, ",\"conns\":%u,\"channels\":%u,\"channels_per_conn\":%u,"
+    fprintf(f,
+            ",\"conns\":%u,\"channels\":%u,\"channels_per_conn\":%u,"
             "\"subs_per_channel\":%u,\"rate\":%.1f,\"size\":%u,"
             "\"order\":\"%s\"",
             o->conns, o->nchan, o->per_conn, o->subs_per_chan, o->rate, o->size,
             o->random_order ? "random" : "round-robin");
     json_connections(r, o, &d, f);
-    fprintf(f, ",\"published\":{\"count\":%lu,\"secs\":%.3f,\"rate\":%.1f,"
+    fprintf(f,
+            ",\"published\":{\"count\":%lu,\"secs\":%.3f,\"rate\":%.1f,"
             "\"errors\":%lu,\"redis_receivers_per_msg\":%.2f}",
-            (unsigned long)r->published, d.pub_s,
-            per((double)r->published, d.pub_s), (unsigned long)r->pub_errors,
-            per((double)r->pub_receivers, (double)r->pub_replies));
-    fprintf(f, ",\"deliveries\":{\"expected\":%lu,\"received\":%lu,\"lost\":%lu,"
+            (unsigned long)r->published, d.pub_s, per((double)r->published, d.pub_s),
+            (unsigned long)r->pub_errors, per((double)r->pub_receivers, (double)r->pub_replies));
+    fprintf(f,
+            ",\"deliveries\":{\"expected\":%lu,\"received\":%lu,\"lost\":%lu,"
             "\"duplicated\":%lu,\"per_sec\":%.0f,\"secs\":%.3f,"
             "\"foreign\":%lu,\"unexpected_channel\":%lu}",
-            (unsigned long)r->expected, (unsigned long)r->received,
-            (unsigned long)r->lost, (unsigned long)r->dup,
-            per((double)r->received, d.deliv_s), d.deliv_s, (unsigned long)r->foreign,
-            (unsigned long)r->unexpected);
-    fprintf(f, ",\"frames\":{\"acks\":%lu,\"errors\":%lu,\"missed\":%lu,"
-            "\"other\":%lu,\"pings\":%lu}", (unsigned long)r->acks,
-            (unsigned long)r->err_frames, (unsigned long)r->missed,
+            (unsigned long)r->expected, (unsigned long)r->received, (unsigned long)r->lost,
+            (unsigned long)r->dup, per((double)r->received, d.deliv_s), d.deliv_s,
+            (unsigned long)r->foreign, (unsigned long)r->unexpected);
+    fprintf(f,
+            ",\"frames\":{\"acks\":%lu,\"errors\":%lu,\"missed\":%lu,"
+            "\"other\":%lu,\"pings\":%lu}",
+            (unsigned long)r->acks, (unsigned long)r->err_frames, (unsigned long)r->missed,
             (unsigned long)r->other_frames, (unsigned long)r->pings);
     json_latency(r, f);
     json_server(r, &d, f);

@@ -12,18 +12,20 @@
 struct sc_opts;
 
 /* Close codes worth telling apart; the last slot counts all others. */
-#define SC_CLOSE_CODES {1000, 1001, 1002, 1003, 1005, 1006, 1007, 1009, 1011, 4100, 4101}
+#define SC_CLOSE_CODES                                                   \
+    {                                                                    \
+        1000, 1001, 1002, 1003, 1005, 1006, 1007, 1009, 1011, 4100, 4101 \
+    }
 #define SC_NCLOSE 12
 
 struct sc_report {
     /* connections (summed over processes) */
     uint64_t attempted, opened, ready, failed, closed;
-    uint64_t fail_refused, fail_timeout, fail_http, fail_reset, fail_proto,
-             fail_sub, fail_other;
+    uint64_t fail_refused, fail_timeout, fail_http, fail_reset, fail_proto, fail_sub, fail_other;
     uint64_t http_503;
     int32_t last_http_status;
-    int32_t limit_errno;     /* EMFILE/ENFILE/EADDRNOTAVAIL that stopped us */
-    uint64_t limit_at;       /* connections open in that process then */
+    int32_t limit_errno; /* EMFILE/ENFILE/EADDRNOTAVAIL that stopped us */
+    uint64_t limit_at;   /* connections open in that process then */
     uint64_t close_codes[SC_NCLOSE];
     uint64_t connect_start, connect_end; /* CLOCK_MONOTONIC ns */
     /* frames */
@@ -43,7 +45,7 @@ struct sc_report {
     double srv_cpu_connect, srv_cpu_idle, srv_cpu_pub;
     double redis_cpu_pub;
     double hold_secs;
-    struct sc_hist lat;      /* publish-to-receive, ns */
+    struct sc_hist lat; /* publish-to-receive, ns */
 };
 
 void sc_report_init(struct sc_report *r);

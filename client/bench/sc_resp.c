@@ -28,8 +28,7 @@ static size_t put_uint(char *out, uint64_t v)
 
 /* Contract: encodes argv as one RESP command (array of bulk strings) into
  * out; returns its size, or 0 when it does not fit in cap. */
-size_t sc_resp_cmd(char *out, size_t cap, int argc, const char *const *argv,
-                   const size_t *lens)
+size_t sc_resp_cmd(char *out, size_t cap, int argc, const char *const *argv, const size_t *lens)
 {
     size_t need = 1 + 20 + 2, o = 0;
     int i;
@@ -82,8 +81,7 @@ static int parse_int_line(const char *buf, size_t len, size_t *pos, int64_t *v)
 
 /* Contract: parses one non-array value at buf[*pos] into *v, advancing *pos;
  * 0 done, 1 incomplete, -EPROTO malformed (including a nested array). */
-static int parse_scalar(const char *buf, size_t len, size_t *pos,
-                        struct sc_resp_val *v)
+static int parse_scalar(const char *buf, size_t len, size_t *pos, struct sc_resp_val *v)
 {
     size_t i = *pos + 1;
     const char *eol;
@@ -105,9 +103,7 @@ static int parse_scalar(const char *buf, size_t len, size_t *pos,
         v->len = (size_t)(eol - v->str);
         *pos = (size_t)(eol - buf) + 2;
         return 0;
-    case ':':
-        rc = parse_int_line(buf, len, &i, &v->num);
-        break;
+    case ':': rc = parse_int_line(buf, len, &i, &v->num); break;
     case '$':
         rc = parse_int_line(buf, len, &i, &v->num);
         if (rc || v->num < 0)
@@ -118,8 +114,7 @@ static int parse_scalar(const char *buf, size_t len, size_t *pos,
         v->len = (size_t)v->num;
         i += v->len + 2;
         break;
-    default:
-        return -EPROTO;
+    default: return -EPROTO;
     }
     if (rc == 0)
         *pos = i;
@@ -154,8 +149,7 @@ ssize_t sc_resp_parse(const char *buf, size_t len, struct sc_resp_val *top,
     for (i = 0; i < top->num; i++) {
         if (pos < len && buf[pos] == '*')
             return -EPROTO;
-        rc = parse_scalar(buf, len, &pos,
-                          (size_t)i < max_elems ? &elems[i] : &skip);
+        rc = parse_scalar(buf, len, &pos, (size_t)i < max_elems ? &elems[i] : &skip);
         if (rc)
             return rc < 0 ? rc : 0;
     }

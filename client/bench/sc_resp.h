@@ -8,14 +8,13 @@
 #include <sys/types.h>
 
 struct sc_resp_val {
-    char type;          /* '+', '-', ':', '$', '*' */
-    int64_t num;        /* ':' value, or the length of '$' / '*' (-1 = nil) */
-    const char *str;    /* '+', '-', '$': points into the parsed buffer */
+    char type;       /* '+', '-', ':', '$', '*' */
+    int64_t num;     /* ':' value, or the length of '$' / '*' (-1 = nil) */
+    const char *str; /* '+', '-', '$': points into the parsed buffer */
     size_t len;
 };
 
-size_t sc_resp_cmd(char *out, size_t cap, int argc, const char *const *argv,
-                   const size_t *lens);
+size_t sc_resp_cmd(char *out, size_t cap, int argc, const char *const *argv, const size_t *lens);
 ssize_t sc_resp_parse(const char *buf, size_t len, struct sc_resp_val *top,
                       struct sc_resp_val *elems, size_t max_elems);
 

@@ -38,8 +38,7 @@ int sc_run_init(struct sc_run *r, const struct sc_opts *o)
     r->t0 = sc_now();
     r->last_progress = r->t0;
     if (o->nserver)
-        r->rep.have_server = sc_proc_sample(o->server_pids, o->nserver,
-                                            &r->rep.srv_before) > 0;
+        r->rep.have_server = sc_proc_sample(o->server_pids, o->nserver, &r->rep.srv_before) > 0;
     return 0;
 }
 
@@ -79,10 +78,11 @@ static void progress(struct sc_run *r, uint64_t now)
     if (r->o->quiet || (!r->have_pub && !r->live) || dt < 1.0)
         return;
     sc_run_live(r, &l);
-    fprintf(stderr, "[%6.1fs] conns %lu/%u failed %lu closed %lu | pub %lu "
-            "(%.0f/s) | recv %lu (%.0f/s)\n", (double)(now - r->t0) / 1e9,
-            (unsigned long)l.ready, r->o->conns, (unsigned long)l.failed,
-            (unsigned long)l.closed, (unsigned long)r->pub.sent,
+    fprintf(stderr,
+            "[%6.1fs] conns %lu/%u failed %lu closed %lu | pub %lu "
+            "(%.0f/s) | recv %lu (%.0f/s)\n",
+            (double)(now - r->t0) / 1e9, (unsigned long)l.ready, r->o->conns,
+            (unsigned long)l.failed, (unsigned long)l.closed, (unsigned long)r->pub.sent,
             (double)(r->pub.sent - r->prev_pub) / dt, (unsigned long)l.recv,
             (double)(l.recv - r->prev_recv) / dt);
     r->prev_recv = l.recv;
@@ -149,17 +149,17 @@ static int wait_numsub(struct sc_run *r)
     while (!sc_stop) {
         rc = sc_pub_numsub_ok(&r->pub, r->o->numsub_min);
         if (rc < 0) {
-            fprintf(stderr, "shardcast-bench: PUBSUB NUMSUB failed: %s\n",
-                    strerror(-rc));
+            fprintf(stderr, "shardcast-bench: PUBSUB NUMSUB failed: %s\n", strerror(-rc));
             return rc;
         }
         if (rc == 1)
             return 0;
         if (sc_now() > end) {
-            fprintf(stderr, "shardcast-bench: warning: after 30 s channel %s%u "
+            fprintf(stderr,
+                    "shardcast-bench: warning: after 30 s channel %s%u "
                     "still has fewer than %u subscriber(s) in Redis; "
-                    "publishing anyway\n", r->o->prefix, r->pub.numsub_next,
-                    r->o->numsub_min);
+                    "publishing anyway\n",
+                    r->o->prefix, r->pub.numsub_next, r->o->numsub_min);
             return 0;
         }
         sc_run_step(r, 50);
@@ -193,8 +193,7 @@ int sc_run_publish_side(struct sc_run *r)
     p->hold_secs = r->o->hold;
     sample_server(r, &p->srv_pub_start);
     p->srv_cpu_idle = p->srv_pub_start.cpu - p->srv_connected.cpu;
-    if (r->o->nredis &&
-        sc_proc_sample(r->o->redis_pids, r->o->nredis, &redis) > 0) {
+    if (r->o->nredis && sc_proc_sample(r->o->redis_pids, r->o->nredis, &redis) > 0) {
         p->have_redis = 1;
         p->redis_cpu_pub = redis.cpu; /* start value until sc_run_sample_end */
     }
@@ -220,8 +219,7 @@ void sc_run_sample_end(struct sc_run *r)
 
     sample_server(r, &r->rep.srv_end);
     r->rep.srv_cpu_pub = r->rep.srv_end.cpu - r->rep.srv_pub_start.cpu;
-    if (r->rep.have_redis &&
-        sc_proc_sample(r->o->redis_pids, r->o->nredis, &redis) > 0)
+    if (r->rep.have_redis && sc_proc_sample(r->o->redis_pids, r->o->nredis, &redis) > 0)
         r->rep.redis_cpu_pub = redis.cpu - r->rep.redis_cpu_pub;
 }
 
@@ -271,8 +269,8 @@ int sc_run_single(const struct sc_opts *o, struct sc_report *out)
     if ((rc = sc_run_init(r, o)) < 0)
         goto done;
     if ((rc = sc_pub_init(&r->pub, o, &r->rep)) < 0) {
-        fprintf(stderr, "shardcast-bench: cannot reach Redis at %s: %s\n",
-                o->redis.host, strerror(-rc));
+        fprintf(stderr, "shardcast-bench: cannot reach Redis at %s: %s\n", o->redis.host,
+                strerror(-rc));
         goto done;
     }
     r->have_pub = 1;

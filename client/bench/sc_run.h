@@ -36,9 +36,9 @@ struct sc_run {
     uint64_t t0;
     uint64_t last_progress;
     uint64_t prev_recv, prev_pub; /* at the last progress line */
-    sc_ctl_fn on_ctl;    /* control socket events (fork mode) */
-    sc_live_fn live;     /* progress counters when not local (fork parent) */
-    void *ctx;           /* owner's state for on_ctl / live */
+    sc_ctl_fn on_ctl;             /* control socket events (fork mode) */
+    sc_live_fn live;              /* progress counters when not local (fork parent) */
+    void *ctx;                    /* owner's state for on_ctl / live */
 };
 
 extern volatile sig_atomic_t sc_stop;

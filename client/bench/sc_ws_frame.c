@@ -54,8 +54,7 @@ static int check_prefix(struct sc_ws_parser *p)
         if (!(b0 & 0x80) || len7 > 125)
             return -EPROTO;
         break;
-    default:
-        return -EPROTO;
+    default: return -EPROTO;
     }
     p->opcode = (uint8_t)op;
     p->fin = (b0 & 0x80) != 0;
@@ -116,8 +115,8 @@ static int buf_append(struct sc_ws_parser *p, const uint8_t *data, size_t len)
  * frame or, on FIN, the reassembled data message. direct/dlen is the payload
  * when it was not copied (whole unfragmented frame in one chunk). Returns the
  * callback's value. */
-static int finish_frame(struct sc_ws_parser *p, const uint8_t *direct,
-            size_t dlen, sc_ws_msg_fn fn, void *ctx)
+static int finish_frame(struct sc_ws_parser *p, const uint8_t *direct, size_t dlen, sc_ws_msg_fn fn,
+                        void *ctx)
 {
     int op = p->opcode, rc;
 
@@ -143,8 +142,8 @@ static int finish_frame(struct sc_ws_parser *p, const uint8_t *direct,
 
 /* Contract: consumes payload bytes of the current frame from *in; returns 0
  * or what finish_frame returned; -ENOMEM if reassembly could not grow. */
-static int eat_payload(struct sc_ws_parser *p, const uint8_t **in, size_t *len,
-               sc_ws_msg_fn fn, void *ctx)
+static int eat_payload(struct sc_ws_parser *p, const uint8_t **in, size_t *len, sc_ws_msg_fn fn,
+                       void *ctx)
 {
     size_t n = *len < p->left ? *len : (size_t)p->left;
     const uint8_t *data = *in;
@@ -155,8 +154,7 @@ static int eat_payload(struct sc_ws_parser *p, const uint8_t **in, size_t *len,
     if (p->opcode >= SC_WS_CLOSE) {
         memcpy(p->ctl + p->ctl_len, data, n);
         p->ctl_len = (uint8_t)(p->ctl_len + n);
-    } else if (p->fin && p->opcode != SC_WS_CONT && n == p->left &&
-           p->buf_len == 0) {
+    } else if (p->fin && p->opcode != SC_WS_CONT && n == p->left && p->buf_len == 0) {
         /* Whole unfragmented frame in this chunk: no copy. */
         p->left = 0;
         return finish_frame(p, data, n, fn, ctx);
@@ -172,8 +170,7 @@ static int eat_payload(struct sc_ws_parser *p, const uint8_t **in, size_t *len,
  * consumed, a negative errno on a protocol violation (-EPROTO), oversize
  * message (-EMSGSIZE) or allocation failure, or the first non-zero value fn
  * returned (the rest of the input is then left unparsed). */
-int sc_ws_parse(struct sc_ws_parser *p, const uint8_t *in, size_t len,
-        sc_ws_msg_fn fn, void *ctx)
+int sc_ws_parse(struct sc_ws_parser *p, const uint8_t *in, size_t len, sc_ws_msg_fn fn, void *ctx)
 {
     size_t n;
     int rc;
@@ -208,8 +205,8 @@ int sc_ws_parse(struct sc_ws_parser *p, const uint8_t *in, size_t len,
 /* Contract: writes one masked client frame (FIN set) into out and returns its
  * size, or 0 when cap is too small. The payload is masked with mask_key as
  * RFC 6455 5.3 requires of every client frame. */
-size_t sc_ws_encode(uint8_t *out, size_t cap, int opcode, const void *payload,
-            size_t len, uint32_t mask_key)
+size_t sc_ws_encode(uint8_t *out, size_t cap, int opcode, const void *payload, size_t len,
+                    uint32_t mask_key)
 {
     const uint8_t *src = payload;
     uint8_t mask[4];

@@ -31,22 +31,21 @@ struct sc_ws_parser {
     uint8_t in_payload; /* header complete, payload bytes pending */
     uint8_t opcode;     /* opcode of the current frame */
     uint8_t fin;
-    uint8_t msg_op;     /* opcode of a fragmented message in progress, or 0 */
-    uint64_t left;      /* payload bytes of the current frame still to come */
-    uint8_t *buf;       /* data message reassembly (fragments, split frames) */
+    uint8_t msg_op; /* opcode of a fragmented message in progress, or 0 */
+    uint64_t left;  /* payload bytes of the current frame still to come */
+    uint8_t *buf;   /* data message reassembly (fragments, split frames) */
     size_t buf_len;
     size_t buf_cap;
     size_t max_msg;
     uint8_t ctl_len;
-    uint8_t ctl[125];   /* control frame payloads are at most 125 bytes */
+    uint8_t ctl[125]; /* control frame payloads are at most 125 bytes */
 };
 
 void sc_ws_parser_init(struct sc_ws_parser *p, size_t max_msg);
 void sc_ws_parser_free(struct sc_ws_parser *p);
-int sc_ws_parse(struct sc_ws_parser *p, const uint8_t *in, size_t len,
-        sc_ws_msg_fn fn, void *ctx);
+int sc_ws_parse(struct sc_ws_parser *p, const uint8_t *in, size_t len, sc_ws_msg_fn fn, void *ctx);
 
-size_t sc_ws_encode(uint8_t *out, size_t cap, int opcode, const void *payload,
-            size_t len, uint32_t mask_key);
+size_t sc_ws_encode(uint8_t *out, size_t cap, int opcode, const void *payload, size_t len,
+                    uint32_t mask_key);
 
 #endif

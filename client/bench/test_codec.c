@@ -73,9 +73,11 @@ static void test_handshake(void **state)
     assert_non_null(strstr(req, "Sec-WebSocket-Version: 13\r\n"));
     assert_int_equal(sc_hs_request(req, 20, "h", "/", key), -ENOSPC);
 
-    n = snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\n"
+    n = snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 101 Switching Protocols\r\n"
                  "upgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n\r\n\x81\x02ok", accept);
+                 "Sec-WebSocket-Accept: %s\r\n\r\n\x81\x02ok",
+                 accept);
     assert_int_equal(sc_hs_response(resp, (size_t)n, accept, &status), n - 4);
     assert_int_equal(sc_hs_response(resp, 40, accept, &status), 0);
     resp[n - 20] ^= 1; /* corrupt the accept value */
@@ -96,8 +98,7 @@ static void test_resp(void **state)
     char out[128];
 
     (void)state;
-    assert_int_equal(sc_resp_parse(push, sizeof(push) - 1, &top, el, 4),
-                     sizeof(push) - 1);
+    assert_int_equal(sc_resp_parse(push, sizeof(push) - 1, &top, el, 4), sizeof(push) - 1);
     assert_int_equal(top.num, 3);
     assert_int_equal(el[2].len, 5);
     assert_memory_equal(el[2].str, "hello", 5);
@@ -140,29 +141,30 @@ static void test_payload_and_frames(void **state)
     assert_int_equal(sc_payload_read("hello world, not a stamp at all, nope......", 43, &st),
                      -EINVAL);
 
-    n = snprintf(frame, sizeof(frame), "{\"op\":\"message\",\"channel\":\"bench.0\","
-                 "\"data\":\"%.64s\"}", pay);
+    n = snprintf(frame, sizeof(frame),
+                 "{\"op\":\"message\",\"channel\":\"bench.0\","
+                 "\"data\":\"%.64s\"}",
+                 pay);
     assert_int_equal(sc_frame_classify(frame, (size_t)n, &data, &dlen), SC_FRAME_MESSAGE);
     assert_int_equal(sc_payload_read(data, dlen, &st), 0);
-    n = snprintf(frame, sizeof(frame), "{\"channel\": \"c\", \"data\" : \"%.64s\", "
-                 "\"op\": \"message\"}", pay);
+    n = snprintf(frame, sizeof(frame),
+                 "{\"channel\": \"c\", \"data\" : \"%.64s\", "
+                 "\"op\": \"message\"}",
+                 pay);
     assert_int_equal(sc_frame_classify(frame, (size_t)n, &data, &dlen), SC_FRAME_MESSAGE);
     assert_int_equal(sc_payload_read(data, dlen, &st), 0);
-    assert_int_equal(sc_frame_classify("{\"op\":\"ok\",\"id\":1}", 18, &data, &dlen),
-                     SC_FRAME_OK);
-    assert_int_equal(sc_frame_classify("{\"op\":\"error\"}", 14, &data, &dlen),
-                     SC_FRAME_ERROR);
-    assert_int_equal(sc_frame_classify("{\"op\":\"missed\",\"channels\":[]}", 29,
-                                       &data, &dlen), SC_FRAME_MISSED);
-    assert_int_equal(sc_frame_classify("{\"op\":\"okay\"}", 13, &data, &dlen),
-                     SC_FRAME_OTHER);
+    assert_int_equal(sc_frame_classify("{\"op\":\"ok\",\"id\":1}", 18, &data, &dlen), SC_FRAME_OK);
+    assert_int_equal(sc_frame_classify("{\"op\":\"error\"}", 14, &data, &dlen), SC_FRAME_ERROR);
+    assert_int_equal(sc_frame_classify("{\"op\":\"missed\",\"channels\":[]}", 29, &data, &dlen),
+                     SC_FRAME_MISSED);
+    assert_int_equal(sc_frame_classify("{\"op\":\"okay\"}", 13, &data, &dlen), SC_FRAME_OTHER);
     assert_int_equal(sc_frame_classify("[1,2]", 5, &data, &dlen), SC_FRAME_OTHER);
 }
 
 static void test_channel_layout(void **state)
 {
-    static const uint32_t cases[][3] = {{1000, 1, 1000}, {1000, 4, 100},
-                                        {997, 3, 10}, {50, 8, 50}, {7, 2, 3}};
+    static const uint32_t cases[][3] = {
+        {1000, 1, 1000}, {1000, 4, 100}, {997, 3, 10}, {50, 8, 50}, {7, 2, 3}};
     uint32_t c, i, j, n, k, s, nchan, *count;
     uint64_t total = 0;
 
@@ -208,9 +210,21 @@ static int parse(struct sc_opts *o, const char **args)
 
 static void test_options(void **state)
 {
-    const char *ok[] = {"-c", "10", "--channels-per-conn", "2", "--subs-per-channel",
-                        "5", "--url", "ws://127.0.0.1:9000/x?c={channels}&n={conn}",
-                        "--src", "127.0.0.2-127.0.0.4", "-r", "100", "-d", "2", NULL};
+    const char *ok[] = {"-c",
+                        "10",
+                        "--channels-per-conn",
+                        "2",
+                        "--subs-per-channel",
+                        "5",
+                        "--url",
+                        "ws://127.0.0.1:9000/x?c={channels}&n={conn}",
+                        "--src",
+                        "127.0.0.2-127.0.0.4",
+                        "-r",
+                        "100",
+                        "-d",
+                        "2",
+                        NULL};
     const char *bad1[] = {"--rate", "fast", NULL};
     const char *bad2[] = {"--target", "192.168.1.1:80", NULL};
     const char *bad3[] = {"-c", "10", "--subs-per-channel", "11", NULL};
@@ -253,10 +267,9 @@ static void test_redis_option(void **state)
         {"REDIS://127.0.0.2:1/0", "127.0.0.2:1"},
     };
     static const char *const bad[] = {
-        "redis://127.0.0.1:6379/x", "redis://127.0.0.1:6379?db=1",
-        "redis://:pw@127.0.0.1", "redis://u:pw@127.0.0.1:6379",
-        "redis://10.0.0.1:6379", "redis://[::1]:6379", "redis://127.0.0.1:0",
-        "http://127.0.0.1:6379", "127.0.0.1:6379",
+        "redis://127.0.0.1:6379/x",    "redis://127.0.0.1:6379?db=1", "redis://:pw@127.0.0.1",
+        "redis://u:pw@127.0.0.1:6379", "redis://10.0.0.1:6379",       "redis://[::1]:6379",
+        "redis://127.0.0.1:0",         "http://127.0.0.1:6379",       "127.0.0.1:6379",
     };
     struct sc_opts o;
 
@@ -318,14 +331,10 @@ static void test_random_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha1),
-        cmocka_unit_test(test_handshake),
-        cmocka_unit_test(test_resp),
-        cmocka_unit_test(test_payload_and_frames),
-        cmocka_unit_test(test_channel_layout),
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_redis_option),
-        cmocka_unit_test(test_random_order),
+        cmocka_unit_test(test_sha1),           cmocka_unit_test(test_handshake),
+        cmocka_unit_test(test_resp),           cmocka_unit_test(test_payload_and_frames),
+        cmocka_unit_test(test_channel_layout), cmocka_unit_test(test_options),
+        cmocka_unit_test(test_redis_option),   cmocka_unit_test(test_random_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

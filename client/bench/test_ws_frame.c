@@ -286,14 +286,10 @@ static void test_encode_masks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_small_text),
-        cmocka_unit_test(test_extended_lengths),
-        cmocka_unit_test(test_back_to_back),
-        cmocka_unit_test(test_fragments_with_control),
-        cmocka_unit_test(test_protocol_errors),
-        cmocka_unit_test(test_fragments_over_limit),
-        cmocka_unit_test(test_callback_stops),
-        cmocka_unit_test(test_encode_masks),
+        cmocka_unit_test(test_small_text),      cmocka_unit_test(test_extended_lengths),
+        cmocka_unit_test(test_back_to_back),    cmocka_unit_test(test_fragments_with_control),
+        cmocka_unit_test(test_protocol_errors), cmocka_unit_test(test_fragments_over_limit),
+        cmocka_unit_test(test_callback_stops),  cmocka_unit_test(test_encode_masks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,15 +11,15 @@
 
 /* The server frames a client acts on; anything else is SC_OP_UNKNOWN. */
 enum sc_op {
-	SC_OP_UNKNOWN,
-	SC_OP_MESSAGE,
-	SC_OP_MISSED,
-	SC_OP_OK,
-	SC_OP_ERROR,
-	SC_OP_REDIRECT,		/* followed by close 4200: reconnect to url now */
-	SC_OP_MOVE,		/* followed by close 4201: reconnect to url now */
-	SC_OP_HELLO,		/* a clustered node's greeting */
-	SC_OP_STATUS,		/* the node lost Redis, or has it again */
+    SC_OP_UNKNOWN,
+    SC_OP_MESSAGE,
+    SC_OP_MISSED,
+    SC_OP_OK,
+    SC_OP_ERROR,
+    SC_OP_REDIRECT, /* followed by close 4200: reconnect to url now */
+    SC_OP_MOVE,     /* followed by close 4201: reconnect to url now */
+    SC_OP_HELLO,    /* a clustered node's greeting */
+    SC_OP_STATUS,   /* the node lost Redis, or has it again */
 };
 
 /*
@@ -28,39 +28,39 @@ enum sc_op {
  * apply to op, or that the frame lacks, are NULL / 0.
  */
 struct sc_frame {
-	enum sc_op op;
-	json_t *root;
+    enum sc_op op;
+    json_t *root;
 
-	/* message */
-	const char *channel;
-	const char *pattern;
-	const unsigned char *data;	/* decoded payload; may hold NULs */
-	size_t data_len;
-	int base64;			/* data arrived base64-encoded */
-	unsigned char *owned;		/* buffer behind data when base64 */
+    /* message */
+    const char *channel;
+    const char *pattern;
+    const unsigned char *data; /* decoded payload; may hold NULs */
+    size_t data_len;
+    int base64;           /* data arrived base64-encoded */
+    unsigned char *owned; /* buffer behind data when base64 */
 
-	/* ok, error (our requests always carry integer ids) */
-	int has_id;
-	long long id;
-	const char *code;
-	const char *message;
+    /* ok, error (our requests always carry integer ids) */
+    int has_id;
+    long long id;
+    const char *code;
+    const char *message;
 
-	/* missed */
-	const json_t *channels;		/* array of strings, or NULL */
-	const char *reason;
+    /* missed */
+    const json_t *channels; /* array of strings, or NULL */
+    const char *reason;
 
-	/* redirect, move; hello (shard, epoch) */
-	const char *url;
-	const char *shard;
-	int has_epoch;
-	long long epoch;
+    /* redirect, move; hello (shard, epoch) */
+    const char *url;
+    const char *shard;
+    int has_epoch;
+    long long epoch;
 
-	/* hello */
-	const char *key;
-	long n_shards;			/* entries of "shards", -1 without it */
+    /* hello */
+    const char *key;
+    long n_shards; /* entries of "shards", -1 without it */
 
-	/* status: "up", "down", or a value from a newer node */
-	const char *redis;
+    /* status: "up", "down", or a value from a newer node */
+    const char *redis;
 };
 
 /*
@@ -83,8 +83,8 @@ void sc_frame_clear(struct sc_frame *f);
  * -EINVAL if n is 0 or a channel is not valid UTF-8 (JSON cannot carry it),
  * or -ENOMEM.
  */
-int sc_subscribe_request(char *const *channels, size_t n, long long id,
-			 char **out, size_t *out_len);
+int sc_subscribe_request(char *const *channels, size_t n, long long id, char **out,
+                         size_t *out_len);
 
 /*
  * sc_missed_event() - a client-side "missed" event for the channels
@@ -92,8 +92,7 @@ int sc_subscribe_request(char *const *channels, size_t n, long long id,
  * the client's own reconnect gap like the node's Redis gap.
  * Returns 0 and a malloc'd JSON text in *out, -EINVAL or -ENOMEM.
  */
-int sc_missed_event(char *const *channels, size_t n, const char *reason,
-		    char **out);
+int sc_missed_event(char *const *channels, size_t n, const char *reason, char **out);
 
 /*
  * sc_channels_join() - the names in a JSON array of strings joined with

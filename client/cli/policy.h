@@ -10,9 +10,9 @@
 #define SC_CLOSE_ABNORMAL 1006
 
 enum sc_close_action {
-	SC_RECONNECT_BACKOFF,	/* drop, shutdown, 41xx: wait, then retry */
-	SC_RECONNECT_NOW,	/* 42xx: the node sent us elsewhere */
-	SC_STOP,		/* 40xx and client-fault codes: retrying cannot help */
+    SC_RECONNECT_BACKOFF, /* drop, shutdown, 41xx: wait, then retry */
+    SC_RECONNECT_NOW,     /* 42xx: the node sent us elsewhere */
+    SC_STOP,              /* 40xx and client-fault codes: retrying cannot help */
 };
 
 /*
@@ -34,7 +34,6 @@ const char *sc_close_describe(int code);
  * value rnd.  Spreading reconnects over the whole window is what keeps a
  * node restart from turning into a synchronized stampede of its clients.
  */
-uint32_t sc_backoff_ms(unsigned int attempt, uint32_t base_ms, uint32_t cap_ms,
-		       uint32_t rnd);
+uint32_t sc_backoff_ms(unsigned int attempt, uint32_t base_ms, uint32_t cap_ms, uint32_t rnd);
 
 #endif /* SC_CLI_POLICY_H */

@@ -12,10 +12,10 @@
 
 /* A ws:// or wss:// URL split into the pieces lws's client API wants. */
 struct sc_ws_url {
-	int tls;	/* 1 for wss:// */
-	char *host;	/* as written, without the brackets of an IPv6 literal */
-	int port;	/* explicit, or 80 / 443 from the scheme */
-	char *path;	/* path and "?query"; always starts with '/' */
+    int tls;    /* 1 for wss:// */
+    char *host; /* as written, without the brackets of an IPv6 literal */
+    int port;   /* explicit, or 80 / 443 from the scheme */
+    char *path; /* path and "?query"; always starts with '/' */
 };
 
 /*

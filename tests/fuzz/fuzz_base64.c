@@ -23,15 +23,13 @@
 
 /* The reference's answer for base64url text: translate the alphabet, add
  * the padding, decode strictly. NULL when it is not canonical base64url. */
-static unsigned char *ref_base64url_decode(const char *s, size_t len,
-                                           size_t *outlen)
+static unsigned char *ref_base64url_decode(const char *s, size_t len, size_t *outlen)
 {
     size_t padded = (len + 3) / 4 * 4;
     char *t;
     unsigned char *out;
 
-    if (len % 4 == 1 || memchr(s, '+', len) || memchr(s, '/', len) ||
-        memchr(s, '=', len))
+    if (len % 4 == 1 || memchr(s, '+', len) || memchr(s, '/', len) || memchr(s, '=', len))
         return NULL;
     t = malloc(padded + 1);
     FUZZ_CHECK(t != NULL);
@@ -89,10 +87,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_init();
-    check_decoder(sc_base64_decode, ref_base64_decode, (const char *)data, size,
-                  size / 4 * 3);
-    check_decoder(sc_base64url_decode, ref_base64url_decode, (const char *)data,
-                  size, SC_BASE64_DECODED_MAX(size));
+    check_decoder(sc_base64_decode, ref_base64_decode, (const char *)data, size, size / 4 * 3);
+    check_decoder(sc_base64url_decode, ref_base64url_decode, (const char *)data, size,
+                  SC_BASE64_DECODED_MAX(size));
     check_encoders(data, size);
     return 0;
 }

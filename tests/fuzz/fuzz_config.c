@@ -29,33 +29,60 @@
 /* JSON keys of the documented options (README, --help) and their fields.
  * An option missing here is only not checked by check_loaded(). */
 enum kind { K_STR, K_INT, K_BOOL };
-#define INT_KEY(k) {#k, offsetof(struct sc_config, k), K_INT}
-#define STR_KEY(k, f) {k, offsetof(struct sc_config, f), K_STR}
+#define INT_KEY(k)                               \
+    {                                            \
+#k, offsetof(struct sc_config, k), K_INT \
+    }
+#define STR_KEY(k, f)                           \
+    {                                           \
+        k, offsetof(struct sc_config, f), K_STR \
+    }
 static const struct {
     const char *key;
     size_t off;
     enum kind kind;
 } keys[] = {
-    STR_KEY("host", host), INT_KEY(port), STR_KEY("redis", redis_url),
+    STR_KEY("host", host),
+    INT_KEY(port),
+    STR_KEY("redis", redis_url),
     STR_KEY("redis_password_file", redis_password_file),
-    STR_KEY("web_root", web_root), STR_KEY("log_level", log_level),
-    INT_KEY(max_connections), INT_KEY(max_message_size), INT_KEY(max_channels),
-    INT_KEY(max_channel_length), STR_KEY("channel_bytes", channel_bytes),
-    INT_KEY(max_queue_bytes), INT_KEY(handshake_timeout), INT_KEY(ping_interval),
-    INT_KEY(pong_timeout), INT_KEY(shutdown_timeout), INT_KEY(redis_ping_interval),
-    INT_KEY(redis_timeout), INT_KEY(redis_backoff_min), INT_KEY(redis_backoff_max),
-    INT_KEY(redis_batch), STR_KEY("shard_id", shard_id),
-    STR_KEY("advertise_url", advertise_url), INT_KEY(weight),
-    STR_KEY("cluster_prefix", cluster_prefix), INT_KEY(heartbeat_ttl),
-    INT_KEY(move_rate), {"drain", offsetof(struct sc_config, drain), K_BOOL},
-    STR_KEY("auth", auth), STR_KEY("jwt_secret_file", jwt_secret_file),
+    STR_KEY("web_root", web_root),
+    STR_KEY("log_level", log_level),
+    INT_KEY(max_connections),
+    INT_KEY(max_message_size),
+    INT_KEY(max_channels),
+    INT_KEY(max_channel_length),
+    STR_KEY("channel_bytes", channel_bytes),
+    INT_KEY(max_queue_bytes),
+    INT_KEY(handshake_timeout),
+    INT_KEY(ping_interval),
+    INT_KEY(pong_timeout),
+    INT_KEY(shutdown_timeout),
+    INT_KEY(redis_ping_interval),
+    INT_KEY(redis_timeout),
+    INT_KEY(redis_backoff_min),
+    INT_KEY(redis_backoff_max),
+    INT_KEY(redis_batch),
+    STR_KEY("shard_id", shard_id),
+    STR_KEY("advertise_url", advertise_url),
+    INT_KEY(weight),
+    STR_KEY("cluster_prefix", cluster_prefix),
+    INT_KEY(heartbeat_ttl),
+    INT_KEY(move_rate),
+    {"drain", offsetof(struct sc_config, drain), K_BOOL},
+    STR_KEY("auth", auth),
+    STR_KEY("jwt_secret_file", jwt_secret_file),
     STR_KEY("jwt_public_key_file", jwt_public_key_file),
-    STR_KEY("jwks_file", jwks_file), STR_KEY("jwt_audience", jwt_audience),
-    STR_KEY("jwt_issuer", jwt_issuer), INT_KEY(jwt_leeway),
+    STR_KEY("jwks_file", jwks_file),
+    STR_KEY("jwt_audience", jwt_audience),
+    STR_KEY("jwt_issuer", jwt_issuer),
+    INT_KEY(jwt_leeway),
     STR_KEY("public_channels", public_channels),
     STR_KEY("user_namespaces", user_namespaces),
-    STR_KEY("allowed_origins", allowed_origins), STR_KEY("tls_cert", tls_cert),
-    STR_KEY("tls_key", tls_key), STR_KEY("tls_ciphers", tls_ciphers),
+    STR_KEY("allowed_origins", allowed_origins),
+    STR_KEY("tls_cert", tls_cert),
+    STR_KEY("tls_key", tls_key),
+    STR_KEY("tls_ciphers", tls_ciphers),
     STR_KEY("tls_min_version", tls_min_version),
     {"key_from_token", offsetof(struct sc_config, key_from_token), K_BOOL},
 };
@@ -68,7 +95,8 @@ static void check_loaded(const struct sc_config *cfg, json_t *root)
     const char *key;
     json_t *v;
 
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         size_t i, n = sizeof(keys) / sizeof(keys[0]);
         for (i = 0; i < n && strcmp(keys[i].key, key); i++)
             ;
@@ -104,14 +132,14 @@ static void check_shard_identity(const struct sc_config *cfg)
         return;
     FUZZ_CHECK(sc_shardmap_new(&map, 0) == 0);
     rc = sc_shardmap_add(map, cfg->shard_id,
-                         cfg->advertise_url ? cfg->advertise_url
-                                            : "ws://127.0.0.1:8080/ws",
+                         cfg->advertise_url ? cfg->advertise_url : "ws://127.0.0.1:8080/ws",
                          (uint32_t)cfg->weight);
     if (rc)
-        fprintf(stderr, "config accepted shard '%s' url '%s' weight %ld, "
-                "the shard map refuses it (%d)\n", cfg->shard_id,
-                cfg->advertise_url ? cfg->advertise_url : "(default)",
-                cfg->weight, rc);
+        fprintf(stderr,
+                "config accepted shard '%s' url '%s' weight %ld, "
+                "the shard map refuses it (%d)\n",
+                cfg->shard_id, cfg->advertise_url ? cfg->advertise_url : "(default)", cfg->weight,
+                rc);
     FUZZ_CHECK(rc == 0);
     sc_shardmap_free(map);
 }
@@ -124,8 +152,7 @@ static void check_finished(const struct sc_config *cfg)
     if (cfg->channel_set == SC_CHANNEL_UTF8)
         FUZZ_CHECK(!strcmp(cfg->channel_bytes, "utf8"));
     else
-        FUZZ_CHECK(cfg->channel_set == SC_CHANNEL_ASCII &&
-                   !strcmp(cfg->channel_bytes, "ascii"));
+        FUZZ_CHECK(cfg->channel_set == SC_CHANNEL_ASCII && !strcmp(cfg->channel_bytes, "ascii"));
     FUZZ_CHECK(cfg->redis_backoff_max >= cfg->redis_backoff_min);
     FUZZ_CHECK(cfg->redis_timeout > cfg->redis_ping_interval);
     /* The scheme in any case (RFC 3986, shard/sc_redis_url.h). */
@@ -144,15 +171,15 @@ static void check_finished(const struct sc_config *cfg)
     FUZZ_CHECK((cfg->auth_mode == SC_AUTH_OFF && !strcmp(mode, "off")) ||
                (cfg->auth_mode == SC_AUTH_OPTIONAL && !strcmp(mode, "optional")) ||
                (cfg->auth_mode == SC_AUTH_REQUIRED && !strcmp(mode, "required")));
-    FUZZ_CHECK(cfg->auth_mode == SC_AUTH_OFF || cfg->jwt_secret_file ||
-               cfg->jwt_public_key_file || cfg->jwks_file);
+    FUZZ_CHECK(cfg->auth_mode == SC_AUTH_OFF || cfg->jwt_secret_file || cfg->jwt_public_key_file ||
+               cfg->jwks_file);
     FUZZ_CHECK(!cfg->tls_cert == !cfg->tls_key);
     /* TLS settings only beside a certificate; the oldest version is 1.2 or
      * 1.3, never lower. */
     FUZZ_CHECK(cfg->tls_cert || (!cfg->tls_ciphers && !cfg->tls_min_version));
     FUZZ_CHECK(cfg->tls_min_minor == 2 || cfg->tls_min_minor == 3);
-    FUZZ_CHECK(!cfg->tls_min_version || !strcmp(cfg->tls_min_version, cfg->tls_min_minor == 3
-                                                                        ? "1.3" : "1.2"));
+    FUZZ_CHECK(!cfg->tls_min_version ||
+               !strcmp(cfg->tls_min_version, cfg->tls_min_minor == 3 ? "1.3" : "1.2"));
 }
 
 static void check_err(const char *err, size_t len)

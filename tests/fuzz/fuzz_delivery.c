@@ -29,8 +29,7 @@
 #define REPEAT 21 /* 21 * 3121 bytes > 65535: the 8-byte length form */
 
 /* Member key must be the JSON string of p[0..len) after replacement. */
-static void check_name(const json_t *body, const char *key, const char *p,
-                       size_t len)
+static void check_name(const json_t *body, const char *key, const char *p, size_t len)
 {
     size_t glen, wlen;
     const char *got = fuzz_json_str(body, key, &glen);
@@ -40,9 +39,8 @@ static void check_name(const json_t *body, const char *key, const char *p,
     free(want);
 }
 
-static void check_delivery(const char *channel, size_t clen,
-                           const char *pattern, size_t plen, const char *data,
-                           size_t dlen)
+static void check_delivery(const char *channel, size_t clen, const char *pattern, size_t plen,
+                           const char *data, size_t dlen)
 {
     struct sc_msg *m = sc_msg_delivery(channel, clen, pattern, plen, data, dlen);
     json_t *body;
@@ -72,8 +70,7 @@ static void check_delivery(const char *channel, size_t clen,
         free(bytes);
     }
     /* Nothing but the documented members. */
-    FUZZ_CHECK(json_object_size(body) ==
-               3u + (pattern != NULL) + (size_t)!utf8);
+    FUZZ_CHECK(json_object_size(body) == 3u + (pattern != NULL) + (size_t)!utf8);
     json_decref(body);
 
     /* Shared by reference: a second holder keeps the frame alive. */

@@ -77,15 +77,16 @@ static struct ref_verdict ref_target(const unsigned char *t, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (t[i] != '%')
             continue;
-        size_t bad = i + 1 >= len || hex(t[i + 1]) < 0 ? i + 1
-                     : i + 2 >= len || hex(t[i + 2]) < 0 ? i + 2 : 0;
+        size_t bad = i + 1 >= len || hex(t[i + 1]) < 0   ? i + 1
+                     : i + 2 >= len || hex(t[i + 2]) < 0 ? i + 2
+                                                         : 0;
         if (bad || (!hex(t[i + 1]) && !hex(t[i + 2]))) {
             r.v = bad ? SC_HS_BAD_ESCAPE : SC_HS_NUL;
             r.at = bad ? bad : i + 2;
             /* An escape is in the query if an unescaped '?' came first:
              * an escape never decodes to the '?' that starts it. */
-            r.param = q && (size_t)(q - t) < i ? ref_param(t, (size_t)(q - t) + 1, i)
-                                               : SC_HS_PARAM_OTHER;
+            r.param =
+                q && (size_t)(q - t) < i ? ref_param(t, (size_t)(q - t) + 1, i) : SC_HS_PARAM_OTHER;
             return r;
         }
         i += 2;
@@ -177,8 +178,8 @@ static void check_upgrade(const uint8_t *data, size_t size)
  * no known method has there; a byte that is no letter is no request. */
 static void check_method(const uint8_t *data, size_t size)
 {
-    static const char *const known[] = {"get", "post", "options", "put",
-                                        "patch", "delete", "head", "connect"};
+    static const char *const known[] = {"get",   "post",   "options", "put",
+                                        "patch", "delete", "head",    "connect"};
     static const char post[] = " /x HTTP/1.1\r\nHost: x\r\n\r\n";
     unsigned char req[20 + sizeof(post)];
     char low[21];

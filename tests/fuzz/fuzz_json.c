@@ -34,8 +34,7 @@ static void check_utf8(const unsigned char *p, size_t len)
 }
 
 /* Checks out[0..olen), one appended JSON string, against input p. */
-static void check_json_string(const char *out, size_t olen,
-                              const unsigned char *p, size_t len)
+static void check_json_string(const char *out, size_t olen, const unsigned char *p, size_t len)
 {
     json_error_t jerr;
     json_t *v = json_loadb(out, olen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -78,8 +77,7 @@ static void check_json_append(const unsigned char *p, size_t len)
     sc_buf_free(&b);
 }
 
-static void check_base64_text(const char *out, size_t olen,
-                              const unsigned char *p, size_t len)
+static void check_base64_text(const char *out, size_t olen, const unsigned char *p, size_t len)
 {
     size_t dlen = 0;
     unsigned char *dec;

@@ -46,8 +46,7 @@ json_t *fuzz_msg_json(const struct sc_msg *m)
 
     j = json_loadb(body, blen, JSON_ALLOW_NUL, &jerr);
     if (!j)
-        fprintf(stderr, "frame body is not JSON: %s at %d\n", jerr.text,
-                jerr.position);
+        fprintf(stderr, "frame body is not JSON: %s at %d\n", jerr.text, jerr.position);
     FUZZ_CHECK(json_is_object(j));
     return j;
 }

@@ -49,8 +49,7 @@ static void check_same(const struct sc_redis_url *a, const struct sc_redis_url *
     FUZZ_CHECK(!strcmp(a->host, b->host));
     FUZZ_CHECK(a->port == b->port && a->db == b->db);
     FUZZ_CHECK(!a->user == !b->user && (!a->user || !strcmp(a->user, b->user)));
-    FUZZ_CHECK(!a->password == !b->password &&
-               (!a->password || !strcmp(a->password, b->password)));
+    FUZZ_CHECK(!a->password == !b->password && (!a->password || !strcmp(a->password, b->password)));
 }
 
 /* The canonical spelling of u parses back to u. */
@@ -69,8 +68,7 @@ static void check_round_trip(const struct sc_redis_url *u, size_t inlen)
     }
     if (u->user || u->password)
         *o++ = '@';
-    o += sprintf(o, strchr(u->host, ':') ? "[%s]:%d/%d" : "%s:%d/%d", u->host,
-                 u->port, u->db);
+    o += sprintf(o, strchr(u->host, ':') ? "[%s]:%d/%d" : "%s:%d/%d", u->host, u->port, u->db);
     FUZZ_CHECK(sc_redis_url_parse(text, &again) == 0);
     check_same(u, &again);
     sc_redis_url_free(&again);

@@ -25,8 +25,7 @@ static int run_file(const char *path)
     uint8_t *buf = NULL;
     long size;
 
-    if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET)) {
+    if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
         fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
         goto fail;
     }

@@ -55,8 +55,7 @@ static int op_kind(const json_t *op)
         return -2;
     len = json_string_length(op);
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (len == strlen(ops[i].name) &&
-            !memcmp(json_string_value(op), ops[i].name, len))
+        if (len == strlen(ops[i].name) && !memcmp(json_string_value(op), ops[i].name, len))
             return (int)ops[i].op;
     return -1;
 }
@@ -67,8 +66,7 @@ struct chan_facts {
     size_t n;
 };
 
-static struct chan_facts channel_facts(const json_t *chs,
-                                       const struct sc_proto_limits *lim)
+static struct chan_facts channel_facts(const json_t *chs, const struct sc_proto_limits *lim)
 {
     struct chan_facts f = {json_is_array(chs), 1, 1, json_array_size(chs)};
 
@@ -76,8 +74,7 @@ static struct chan_facts channel_facts(const json_t *chs,
         const json_t *c = json_array_get(chs, i);
         if (!json_is_string(c))
             f.all_strings = 0;
-        else if (!ref_channel_ok((const unsigned char *)json_string_value(c),
-                                 json_string_length(c),
+        else if (!ref_channel_ok((const unsigned char *)json_string_value(c), json_string_length(c),
                                  lim->max_channel_length, lim->utf8))
             f.names_ok = 0;
     }
@@ -89,8 +86,8 @@ static int ref_is_pattern(const char *p, size_t len)
     return memchr(p, '*', len) || memchr(p, '?', len) || memchr(p, '[', len);
 }
 
-static void check_parsed(const struct sc_request *req, int op,
-                         const json_t *chs, size_t n, const json_t *token)
+static void check_parsed(const struct sc_request *req, int op, const json_t *chs, size_t n,
+                         const json_t *token)
 {
     FUZZ_CHECK((int)req->op == op);
     if (op == SC_OP_AUTH) {
@@ -139,8 +136,7 @@ static void check_reply(const json_t *id, enum sc_perr e, const char *msg)
         FUZZ_CHECK(len == 5 && !memcmp(s, "error", 5));
         FUZZ_CHECK(json_object_size(r) == 3u + (id != NULL));
         s = fuzz_json_str(r, "code", &len);
-        FUZZ_CHECK(len == strlen(sc_perr_code(e)) &&
-                   !memcmp(s, sc_perr_code(e), len));
+        FUZZ_CHECK(len == strlen(sc_perr_code(e)) && !memcmp(s, sc_perr_code(e), len));
         s = fuzz_json_str(r, "message", &len);
         FUZZ_CHECK(len == strlen(msg) && !memcmp(s, msg, len));
     }
@@ -152,8 +148,8 @@ static void check_reply(const json_t *id, enum sc_perr e, const char *msg)
  * an object once integers are read as doubles, the parser must say
  * bad_request and echo only a valid string id. Returns 1 when it checked
  * (and freed req), 0 when the text is not such an object. */
-static int check_overflow(const char *text, size_t size, struct sc_request *req,
-                          enum sc_perr e, const char *msg)
+static int check_overflow(const char *text, size_t size, struct sc_request *req, enum sc_perr e,
+                          const char *msg)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, size, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
@@ -214,8 +210,7 @@ static void check_list(const char *p, size_t len, const struct sc_proto_limits *
     free(names);
 }
 
-static void check_request(const char *text, size_t size,
-                          const struct sc_proto_limits *lim)
+static void check_request(const char *text, size_t size, const struct sc_proto_limits *lim)
 {
     struct sc_request req;
     json_error_t jerr;
@@ -239,8 +234,8 @@ static void check_request(const char *text, size_t size,
     FUZZ_CHECK((e == SC_PERR_BAD_JSON) == !json_is_object(root));
     if (json_is_object(root)) {
         const json_t *id = json_object_get(root, "id");
-        int id_ok = !id || json_is_integer(id) ||
-                    (json_is_string(id) && json_string_length(id) <= ID_MAX);
+        int id_ok =
+            !id || json_is_integer(id) || (json_is_string(id) && json_string_length(id) <= ID_MAX);
         int op = op_kind(json_object_get(root, "op"));
         const json_t *chs = json_object_get(root, "channels");
         const json_t *token = json_object_get(root, "token");
@@ -248,10 +243,8 @@ static void check_request(const char *text, size_t size,
         int shape_ok = f.is_array && f.n > 0 && f.all_strings;
         int token_ok = json_is_string(token) && json_string_length(token) > 0;
         int sub = op == SC_OP_SUBSCRIBE || op == SC_OP_UNSUBSCRIBE;
-        int want_ok = id_ok && (op == SC_OP_PING ||
-                                (op == SC_OP_AUTH && token_ok) ||
-                                (sub && shape_ok && f.n <= lim->max_channels &&
-                                 f.names_ok));
+        int want_ok = id_ok && (op == SC_OP_PING || (op == SC_OP_AUTH && token_ok) ||
+                                (sub && shape_ok && f.n <= lim->max_channels && f.names_ok));
 
         FUZZ_CHECK((e == SC_PERR_NONE) == want_ok);
         /* The error reply echoes the id whenever it is a valid one, and
@@ -263,24 +256,16 @@ static void check_request(const char *text, size_t size,
         /* Each error class needs a reason of its class in the request;
          * which one wins when there are several is not specified. */
         switch (e) {
-        case SC_PERR_NONE:
-            check_parsed(&req, op, chs, f.n, token);
-            break;
+        case SC_PERR_NONE: check_parsed(&req, op, chs, f.n, token); break;
         case SC_PERR_BAD_REQUEST:
-            FUZZ_CHECK(!id_ok || op == -2 || (sub && !shape_ok) ||
-                       (op == SC_OP_AUTH && !token_ok));
+            FUZZ_CHECK(!id_ok || op == -2 || (sub && !shape_ok) || (op == SC_OP_AUTH && !token_ok));
             break;
-        case SC_PERR_UNKNOWN_OP:
-            FUZZ_CHECK(op == -1);
-            break;
-        case SC_PERR_BAD_CHANNEL:
-            FUZZ_CHECK(sub && f.is_array && !f.names_ok);
-            break;
+        case SC_PERR_UNKNOWN_OP: FUZZ_CHECK(op == -1); break;
+        case SC_PERR_BAD_CHANNEL: FUZZ_CHECK(sub && f.is_array && !f.names_ok); break;
         case SC_PERR_TOO_MANY_CHANNELS:
             FUZZ_CHECK(sub && f.is_array && f.n > lim->max_channels);
             break;
-        default: /* BAD_JSON; the parser returns no other code */
-            break;
+        default: /* BAD_JSON; the parser returns no other code */ break;
         }
     } else {
         FUZZ_CHECK(req.id == NULL);
@@ -305,8 +290,7 @@ static void check_channel(const char *p, size_t len, size_t maxlen, int utf8)
     memset(msg, 0x7E, sizeof(msg));
     e = sc_channel_check(p, len, &lim, msg, sizeof(msg));
     FUZZ_CHECK(e == SC_PERR_NONE || e == SC_PERR_BAD_CHANNEL);
-    FUZZ_CHECK((e == SC_PERR_NONE) ==
-               ref_channel_ok((const unsigned char *)p, len, maxlen, utf8));
+    FUZZ_CHECK((e == SC_PERR_NONE) == ref_channel_ok((const unsigned char *)p, len, maxlen, utf8));
     if (e != SC_PERR_NONE)
         FUZZ_CHECK(memchr(msg, 0, sizeof(msg)) != NULL && msg[0] != 0);
 }
@@ -361,8 +345,8 @@ static int ref_close_code_ok(unsigned code)
 
 /* A close frame's payload p[0..avail) of plen (masked with key). Returns
  * the verdict and *at relative to p; SC_WSRX_OK while undecided. */
-static int ref_close(const unsigned char *p, size_t avail, uint64_t plen,
-                     const unsigned char *key, size_t *at)
+static int ref_close(const unsigned char *p, size_t avail, uint64_t plen, const unsigned char *key,
+                     size_t *at)
 {
     unsigned char u[125];
     size_t r;
@@ -396,7 +380,11 @@ static int ref_frames(const unsigned char *p, size_t len, uint64_t max, size_t *
     int in_msg = 0;
     uint64_t msg = 0;
 
-#define REF_FAIL(code, pos) do { *at = (pos); return (code); } while (0)
+#define REF_FAIL(code, pos) \
+    do {                    \
+        *at = (pos);        \
+        return (code);      \
+    } while (0)
     for (;;) {
         unsigned b0, b1, op;
         uint64_t plen;
@@ -455,8 +443,8 @@ static int ref_frames(const unsigned char *p, size_t len, uint64_t max, size_t *
 /* Feed p[0..len) in chunks of step bytes (0: whole). Returns the verdict
  * and its absolute offset; *frames_at, if given, the offset where the
  * checker went from a head to frames (or SIZE_MAX). */
-static int raw_feed(struct sc_wsrx *rx, uint32_t max, const uint8_t *p, size_t len,
-                    size_t step, size_t *at, size_t *frames_at)
+static int raw_feed(struct sc_wsrx *rx, uint32_t max, const uint8_t *p, size_t len, size_t step,
+                    size_t *at, size_t *frames_at)
 {
     size_t off = 0, ok;
 
@@ -492,8 +480,8 @@ static void check_raw(const uint8_t *data, size_t size)
 
     sc_wsrx_init(&start);
     if (data[0] == 0x01) {
-        FUZZ_CHECK(sc_wsrx_feed(&start, max, (const uint8_t *)upgrade, sizeof(upgrade) - 1,
-                                &ok) == SC_WSRX_OK);
+        FUZZ_CHECK(sc_wsrx_feed(&start, max, (const uint8_t *)upgrade, sizeof(upgrade) - 1, &ok) ==
+                   SC_WSRX_OK);
         FUZZ_CHECK(start.mode == SC_WSRX_FRAMES);
     }
     rx = start;
@@ -512,16 +500,12 @@ static void check_raw(const uint8_t *data, size_t size)
     case SC_WSRX_END:
     case 1002:
     case 1007:
-    case 1009:
-        break;
+    case 1009: break;
     case 400: /* shown by the LF of the line without a colon */
         FUZZ_CHECK(data[0] == 0x02 && p[at[0]] == '\n');
         break;
-    case 431:
-        FUZZ_CHECK(data[0] == 0x02);
-        break;
-    default:
-        FUZZ_CHECK(!"an undocumented verdict");
+    case 431: FUZZ_CHECK(data[0] == 0x02); break;
+    default: FUZZ_CHECK(!"an undocumented verdict");
     }
     /* From where frames begin, the frame-at-a-time reading agrees. */
     if (frames_at != SIZE_MAX && at[0] >= frames_at) {

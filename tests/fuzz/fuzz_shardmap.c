@@ -63,8 +63,7 @@ static void check_same(const sc_shardmap *a, const sc_shardmap *b)
     FUZZ_CHECK(sc_shardmap_epoch(a) == sc_shardmap_epoch(b));
     for (size_t i = 0; i < sc_shardmap_count(a); i++) {
         const struct sc_shard *x = sc_shardmap_at(a, i), *y = sc_shardmap_at(b, i);
-        FUZZ_CHECK(!strcmp(x->id, y->id) && !strcmp(x->url, y->url) &&
-                   x->weight == y->weight);
+        FUZZ_CHECK(!strcmp(x->id, y->id) && !strcmp(x->url, y->url) && x->weight == y->weight);
     }
 }
 

@@ -73,8 +73,7 @@ int ref_utf8_valid(const unsigned char *p, size_t len)
     return 1;
 }
 
-unsigned char *ref_utf8_replace(const unsigned char *p, size_t len,
-                                size_t *outlen)
+unsigned char *ref_utf8_replace(const unsigned char *p, size_t len, size_t *outlen)
 {
     /* Worst case: every byte becomes the three bytes of U+FFFD. */
     unsigned char *out = malloc(len * 3 + 1);
@@ -102,8 +101,7 @@ unsigned char *ref_utf8_replace(const unsigned char *p, size_t len,
  * plain, and written unlike shard/sc_base64.c on purpose. */
 static int b64_value(char c)
 {
-    static const char table[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const char *at = c ? strchr(table, c) : NULL;
 
     return at ? (int)(at - table) : -1;
@@ -133,8 +131,8 @@ unsigned char *ref_base64_decode(const char *s, size_t len, size_t *outlen)
                 goto bad; /* a letter after '=' */
             }
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-                     (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         /* Canonical form: the bits the padding stands for are zero. */
         if ((pad == 1 && (w & 0xFF)) || (pad == 2 && (w & 0xFFFF)))
             goto bad;
@@ -151,8 +149,7 @@ bad:
     return NULL;
 }
 
-int ref_channel_ok(const unsigned char *p, size_t len, size_t maxlen,
-                   int utf8)
+int ref_channel_ok(const unsigned char *p, size_t len, size_t maxlen, int utf8)
 {
     size_t i = 0, n;
     uint32_t cp;

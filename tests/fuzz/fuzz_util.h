@@ -14,8 +14,7 @@
 /* assert() disappears under NDEBUG, and the replay tests run in
  * RelWithDebInfo builds; this check never does. Abort is what libFuzzer
  * and ctest both report as a failure. */
-#define FUZZ_CHECK(cond) \
-    ((cond) ? (void)0 : fuzz_fail(__FILE__, __LINE__, #cond))
+#define FUZZ_CHECK(cond) ((cond) ? (void)0 : fuzz_fail(__FILE__, __LINE__, #cond))
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *what);
 
@@ -34,8 +33,7 @@ int ref_utf8_valid(const unsigned char *p, size_t len);
 /* p[0..len) with each byte that does not start a well-formed sequence
  * replaced by U+FFFD (the documented treatment of channel names). Returns
  * a malloc'd buffer of *outlen bytes (never NULL: aborts on OOM). */
-unsigned char *ref_utf8_replace(const unsigned char *p, size_t len,
-                                size_t *outlen);
+unsigned char *ref_utf8_replace(const unsigned char *p, size_t len, size_t *outlen);
 
 /* Strict RFC 4648 base64 (alphabet A-Za-z0-9+/, '=' padding, unused bits
  * zero). Returns a malloc'd buffer of *outlen bytes, or NULL if s is not the
@@ -48,7 +46,6 @@ unsigned char *ref_base64_decode(const char *s, size_t len, size_t *outlen);
 /* docs/protocol.md "Channels": 1..maxlen bytes; ascii mode allows 0x21-0x7E
  * but ','; utf8 mode allows well-formed UTF-8 without controls (C0, DEL,
  * C1) or ','. */
-int ref_channel_ok(const unsigned char *p, size_t len, size_t maxlen,
-                   int utf8);
+int ref_channel_ok(const unsigned char *p, size_t len, size_t maxlen, int utf8);
 
 #endif

@@ -62,8 +62,8 @@ int main(int argc, char **argv)
         sc_jwt_keys_free(keys);
         return usage();
     }
-    rc = sc_jwt_verify(keys, argv[i], strlen(argv[i]), (int64_t)time(NULL), &o, &c,
-                       err, sizeof(err));
+    rc = sc_jwt_verify(keys, argv[i], strlen(argv[i]), (int64_t)time(NULL), &o, &c, err,
+                       sizeof(err));
     sc_jwt_keys_free(keys);
     if (rc < 0) {
         printf("%s\n", err);

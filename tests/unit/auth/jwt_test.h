@@ -28,8 +28,8 @@
 static struct {
     char dir[64];
     EVP_PKEY *rsa, *ec, *ec2;
-    char secret[65];          /* hex text: the file holds it plus "\n" */
-    char *rsa_pem;            /* public key PEM text */
+    char secret[65]; /* hex text: the file holds it plus "\n" */
+    char *rsa_pem;   /* public key PEM text */
     struct sc_jwt_keys *hmac, *rsa_keys, *ec_keys, *jwks, *mixed;
 } F;
 
@@ -87,8 +87,8 @@ static inline char *pem_of(EVP_PKEY *pk, int private)
 
 /* JWS signature of input: HMAC with secret, or a signature with pk
  * (ES256 converted from DER to r||s). Returns the length. */
-static inline size_t sign(const char *alg, const char *input, const void *secret,
-                          size_t slen, EVP_PKEY *pk, unsigned char *sig)
+static inline size_t sign(const char *alg, const char *input, const void *secret, size_t slen,
+                          EVP_PKEY *pk, unsigned char *sig)
 {
     unsigned char der[512];
     size_t n = sizeof(der);
@@ -96,16 +96,14 @@ static inline size_t sign(const char *alg, const char *input, const void *secret
 
     if (!strcmp(alg, "HS256")) {
         assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, slen,
-                                  (const unsigned char *)input, strlen(input), sig,
-                                  64, &n));
+                                  (const unsigned char *)input, strlen(input), sig, 64, &n));
         return n;
     }
     if (!pk)
         return 0;
     md = EVP_MD_CTX_new();
     assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk), 1);
-    assert_int_equal(EVP_DigestSign(md, der, &n, (const unsigned char *)input,
-                                    strlen(input)), 1);
+    assert_int_equal(EVP_DigestSign(md, der, &n, (const unsigned char *)input, strlen(input)), 1);
     EVP_MD_CTX_free(md);
     if (EVP_PKEY_is_a(pk, "RSA")) {
         memcpy(sig, der, n);
@@ -141,8 +139,8 @@ static inline char *mint_hdr(const char *hdr, const char *alg, const char *paylo
     return tok;
 }
 
-static inline char *mint(const char *alg, const char *payload, const void *secret,
-                         size_t slen, EVP_PKEY *pk)
+static inline char *mint(const char *alg, const char *payload, const void *secret, size_t slen,
+                         EVP_PKEY *pk)
 {
     char hdr[128];
 
@@ -162,8 +160,8 @@ static inline const char *claims_with(const char *extra)
     static int k;
     char *p = buf[k++ % 4];
 
-    snprintf(p, 512, "{\"sub\":\"" SUB "\",\"exp\":%lld%s%s}",
-             (long long)(NOW + 600), extra[0] ? "," : "", extra);
+    snprintf(p, 512, "{\"sub\":\"" SUB "\",\"exp\":%lld%s%s}", (long long)(NOW + 600),
+             extra[0] ? "," : "", extra);
     return p;
 }
 
@@ -225,11 +223,11 @@ static inline void expect_fail(const struct sc_jwt_keys *keys, const char *tok,
 }
 
 /* Mints with hs() and checks the outcome; frees the token. */
-#define HS_FAIL(payload, rc, code, opts)                                       \
-    do {                                                                       \
-        char *t_ = hs(payload);                                                \
-        expect_fail(F.hmac, t_, opts, NOW, rc, code);                          \
-        free(t_);                                                              \
+#define HS_FAIL(payload, rc, code, opts)              \
+    do {                                              \
+        char *t_ = hs(payload);                       \
+        expect_fail(F.hmac, t_, opts, NOW, rc, code); \
+        free(t_);                                     \
     } while (0)
 
 /* ---- fixture ---------------------------------------------------------- */
@@ -246,9 +244,8 @@ static inline void add_ec_jwk(json_t *arr, EVP_PKEY *pk, const char *kid)
     BN_bn2binpad(y, by, 32);
     sx = b64u(bx, 32);
     sy = b64u(by, 32);
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC",
-                                         "crv", "P-256", "kid", kid, "x", sx,
-                                         "y", sy, "use", "sig"));
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256",
+                                         "kid", kid, "x", sx, "y", sy, "use", "sig"));
     free(sx);
     free(sy);
     BN_free(x);
@@ -268,9 +265,8 @@ static inline void add_rsa_jwk(json_t *arr, EVP_PKEY *pk, const char *kid, const
     le = BN_bn2bin(e, be);
     sn = b64u(bn, (size_t)ln);
     se = b64u(be, (size_t)le);
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "RSA",
-                                         "kid", kid, "n", sn, "e", se, "alg",
-                                         "RS256", "use", use));
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "RSA", "kid", kid, "n",
+                                         sn, "e", se, "alg", "RS256", "use", use));
     free(sn);
     free(se);
     BN_free(n);
@@ -291,8 +287,7 @@ static inline const char *write_jwks(json_t *arr, const char *name)
 /* One of the sc_jwt_keys_load_*_file functions. */
 typedef int (*loader_fn)(struct sc_jwt_keys *, const char *, char *, size_t);
 
-static inline struct sc_jwt_keys *load(loader_fn fn, struct sc_jwt_keys *keys,
-                                       const char *path)
+static inline struct sc_jwt_keys *load(loader_fn fn, struct sc_jwt_keys *keys, const char *path)
 {
     if (!keys)
         keys = sc_jwt_keys_new();

@@ -37,18 +37,18 @@ static int check(const struct sc_acl *acl, const char *sub, const char *const *g
     return sc_acl_check(acl, sub, grants, n, name, strlen(name));
 }
 
-#define ALLOW(acl, sub, grants, name)                                          \
-    do {                                                                       \
-        int r_ = check(acl, sub, grants, name);                                \
-        if (r_ != 0)                                                           \
-            fail_msg("'%s' should be allowed, got %d", name, r_);              \
+#define ALLOW(acl, sub, grants, name)                             \
+    do {                                                          \
+        int r_ = check(acl, sub, grants, name);                   \
+        if (r_ != 0)                                              \
+            fail_msg("'%s' should be allowed, got %d", name, r_); \
     } while (0)
 
-#define DENY(acl, sub, grants, name)                                           \
-    do {                                                                       \
-        int r_ = check(acl, sub, grants, name);                                \
-        if (r_ != -EACCES)                                                     \
-            fail_msg("'%s' should be denied, got %d", name, r_);               \
+#define DENY(acl, sub, grants, name)                             \
+    do {                                                         \
+        int r_ = check(acl, sub, grants, name);                  \
+        if (r_ != -EACCES)                                       \
+            fail_msg("'%s' should be denied, got %d", name, r_); \
     } while (0)
 
 static void test_anonymous_gets_public_only(void **state)
@@ -115,15 +115,14 @@ static void test_escapes_and_classes(void **state)
     DENY(acl, "u", g3, "room.[^n-z]*"); /* [^n-z] includes '!' and 'A' */
     DENY(acl, "u", g3, "room.[a-n]*");
     DENY(acl, "u", g3, "room.zebra");
-    ALLOW(acl, "u", g3, "a\\b");         /* exact grant, exact request */
+    ALLOW(acl, "u", g3, "a\\b"); /* exact grant, exact request */
     DENY(acl, "u", g3, "ab");
     sc_acl_free(acl);
 }
 
 static void test_namespaces_follow_the_subject(void **state)
 {
-    static const char *const ns[] = {"user.{sub}", "user.{sub}.*",
-                                     "dm.{sub}.{sub}", NULL};
+    static const char *const ns[] = {"user.{sub}", "user.{sub}.*", "dm.{sub}.{sub}", NULL};
     struct sc_acl *acl = policy(NULL, ns);
 
     (void)state;
@@ -159,13 +158,13 @@ static void test_subject_metacharacters_do_not_widen(void **state)
     ALLOW(acl, "*", NULL, "user.[*]");
     ALLOW(acl, "*", NULL, "user.\\*.*");
     DENY(acl, "a?c", NULL, "user.abc");
-    DENY(acl, "a?c", NULL, "user.a?c");    /* a pattern: matches user.abc */
+    DENY(acl, "a?c", NULL, "user.a?c"); /* a pattern: matches user.abc */
     ALLOW(acl, "a?c", NULL, "user.a\\?c");
     DENY(acl, "[ab]", NULL, "user.a");
     DENY(acl, "[ab]", NULL, "user.[ab]");
     ALLOW(acl, "[ab]", NULL, "user.\\[ab]");
     DENY(acl, "[^x]", NULL, "user.y");
-    ALLOW(acl, "x\\", NULL, "user.x\\");    /* exact name ending in '\' */
+    ALLOW(acl, "x\\", NULL, "user.x\\"); /* exact name ending in '\' */
     DENY(acl, "x\\", NULL, "user.x");
     DENY(acl, "x\\", NULL, "user.x*");
     ALLOW(acl, "a]b", NULL, "user.a]b");
@@ -216,8 +215,7 @@ static void test_shared_budget(void **state)
     (void)state;
     before = budget;
     assert_int_equal(sc_acl_check_budget(acl, "u", g, 1, "team.42.x*", 10, &budget), 0);
-    print_message("team.42.x* in team.42.*: %llu units\n",
-                  (unsigned long long)(before - budget));
+    print_message("team.42.x* in team.42.*: %llu units\n", (unsigned long long)(before - budget));
     assert_true(before - budget < 2000);
     /* Long names stay cheap: the grant's final star ends the search. */
     memset(big, 'x', sizeof(big));

@@ -33,8 +33,8 @@ static uint64_t rng(void)
  * Kept as close to the original as C11 allows (including reading the NUL
  * after the pattern, which Redis's sds strings always have). `sgn` selects
  * how range ends are compared: as signed char (x86) or unsigned (ARM). */
-static int ref_impl(const char *pattern, int patternLen, const char *string,
-                    int stringLen, int sgn, int *skipLongerMatches, int nesting)
+static int ref_impl(const char *pattern, int patternLen, const char *string, int stringLen, int sgn,
+                    int *skipLongerMatches, int nesting)
 {
     if (nesting > 1000)
         return 0;
@@ -48,8 +48,8 @@ static int ref_impl(const char *pattern, int patternLen, const char *string,
             if (patternLen == 1)
                 return 1;
             while (stringLen) {
-                if (ref_impl(pattern + 1, patternLen - 1, string, stringLen, sgn,
-                             skipLongerMatches, nesting + 1))
+                if (ref_impl(pattern + 1, patternLen - 1, string, stringLen, sgn, skipLongerMatches,
+                             nesting + 1))
                     return 1;
                 if (*skipLongerMatches)
                     return 0;
@@ -67,7 +67,7 @@ static int ref_impl(const char *pattern, int patternLen, const char *string,
             pattern++;
             patternLen--;
             not = pattern[0] == '^';
-            if (not) {
+            if (not ) {
                 pattern++;
                 patternLen--;
             }
@@ -104,7 +104,7 @@ static int ref_impl(const char *pattern, int patternLen, const char *string,
                 pattern++;
                 patternLen--;
             }
-            if (not)
+            if (not )
                 match = !match;
             if (!match)
                 return 0;
@@ -161,21 +161,53 @@ static int match(const char *pat, const char *s)
 
 static void test_match_table(void **state)
 {
-    static const struct { const char *pat, *s; int want; } t[] = {
-        {"news", "news", 1}, {"news", "new", 0}, {"news", "newsx", 0},
-        {"n*", "n", 1}, {"n*", "news", 1}, {"*", "x", 1}, {"*", "", 0},
-        {"", "", 1}, {"", "a", 0}, {"a**b", "ab", 1}, {"*a*b*", "xxaxxbxx", 1},
-        {"?", "a", 1}, {"?", "ab", 0}, {"??", "ab", 1},
-        {"[abc]", "b", 1}, {"[abc]", "d", 0}, {"[^abc]", "d", 1}, {"[^abc]", "a", 0},
-        {"[a-c]x", "bx", 1}, {"[c-a]x", "bx", 1}, {"[a-c]x", "dx", 0},
-        {"[]a", "a", 0}, {"[]a", "]a", 0}, {"[^]a", "xa", 1},
-        {"[\\]]", "]", 1}, {"[\\-]", "-", 1}, {"[a\\-c]", "b", 0},
-        {"[a-]", "^", 1}, {"[a-]", "-", 0}, /* "a-]" is the range ']'..'a' */
-        {"[ab", "a", 1}, {"[ab", "b", 1}, {"[ab", "[", 0}, {"x[", "x[", 0},
-        {"a\\*", "a*", 1}, {"a\\*", "ab", 0}, {"a\\", "a\\", 1},
-        {"\\a", "a", 1}, {"a\\?b", "a?b", 1}, {"a\\?b", "axb", 0},
-        {"team.42.*", "team.42.x", 1}, {"team.42.*", "team.43.x", 0},
-        {"[^a-z]*", "Zebra", 1}, {"[^a-z]*", "zebra", 0},
+    static const struct {
+        const char *pat, *s;
+        int want;
+    } t[] = {
+        {"news", "news", 1},
+        {"news", "new", 0},
+        {"news", "newsx", 0},
+        {"n*", "n", 1},
+        {"n*", "news", 1},
+        {"*", "x", 1},
+        {"*", "", 0},
+        {"", "", 1},
+        {"", "a", 0},
+        {"a**b", "ab", 1},
+        {"*a*b*", "xxaxxbxx", 1},
+        {"?", "a", 1},
+        {"?", "ab", 0},
+        {"??", "ab", 1},
+        {"[abc]", "b", 1},
+        {"[abc]", "d", 0},
+        {"[^abc]", "d", 1},
+        {"[^abc]", "a", 0},
+        {"[a-c]x", "bx", 1},
+        {"[c-a]x", "bx", 1},
+        {"[a-c]x", "dx", 0},
+        {"[]a", "a", 0},
+        {"[]a", "]a", 0},
+        {"[^]a", "xa", 1},
+        {"[\\]]", "]", 1},
+        {"[\\-]", "-", 1},
+        {"[a\\-c]", "b", 0},
+        {"[a-]", "^", 1},
+        {"[a-]", "-", 0}, /* "a-]" is the range ']'..'a' */
+        {"[ab", "a", 1},
+        {"[ab", "b", 1},
+        {"[ab", "[", 0},
+        {"x[", "x[", 0},
+        {"a\\*", "a*", 1},
+        {"a\\*", "ab", 0},
+        {"a\\", "a\\", 1},
+        {"\\a", "a", 1},
+        {"a\\?b", "a?b", 1},
+        {"a\\?b", "axb", 0},
+        {"team.42.*", "team.42.x", 1},
+        {"team.42.*", "team.43.x", 0},
+        {"[^a-z]*", "Zebra", 1},
+        {"[^a-z]*", "zebra", 0},
     };
 
     (void)state;
@@ -183,8 +215,8 @@ static void test_match_table(void **state)
         int got = match(t[i].pat, t[i].s);
         int ref = ref_match(t[i].pat, strlen(t[i].pat), t[i].s, strlen(t[i].s), 1);
         if (got != t[i].want || ref != t[i].want)
-            fail_msg("'%s' vs '%s': got %d, redis %d, want %d", t[i].pat, t[i].s,
-                     got, ref, t[i].want);
+            fail_msg("'%s' vs '%s': got %d, redis %d, want %d", t[i].pat, t[i].s, got, ref,
+                     t[i].want);
     }
 }
 
@@ -281,7 +313,10 @@ static int incl(const char *req, const char *grant)
 
 static void test_includes_table(void **state)
 {
-    static const struct { const char *req, *grant; int want; } t[] = {
+    static const struct {
+        const char *req, *grant;
+        int want;
+    } t[] = {
         {"team.42.x*", "team.42.*", 1},
         {"team.*", "team.42.*", 0},
         {"team.4?.*", "team.42.*", 0},
@@ -290,26 +325,34 @@ static void test_includes_table(void **state)
         {"[t]eam.42.*", "team.42.*", 1},
         {"team.42.*", "team.42.*", 1},
         {"team.42.?", "team.42.*", 1},
-        {"team.42.*", "team.42.?*", 0},   /* "team.42." itself */
-        {"team.42\\*", "team.42.*", 0},   /* the literal "team.42*" */
+        {"team.42.*", "team.42.?*", 0}, /* "team.42." itself */
+        {"team.42\\*", "team.42.*", 0}, /* the literal "team.42*" */
         {"team.42\\*", "team.*", 1},
         {"team.42\\*", "team.42\\*", 1},
         {"team.42\\*", "team.42[*]", 1},
         {"team.42[*]", "team.42\\*", 1},
         {"team.42*", "team.42\\*", 0},
-        {"[n]ews", "news", 1},            /* exact grant read as a glob */
+        {"[n]ews", "news", 1}, /* exact grant read as a glob */
         {"new?", "news", 0},
-        {"a[bc]", "a[a-c]", 1}, {"a[a-c]", "a[bc]", 0},
-        {"a[^b]", "a[^bc]", 0}, {"a[^bc]", "a[^b]", 1},
-        {"a[c-a]", "a[abc]", 1}, {"a[b-b]", "ab", 1},
-        {"[^a]*", "*", 1}, {"**", "?*", 1}, /* non-empty strings only */
-        {"*a*", "*a*a*", 0}, {"*a*a*", "*a*", 1},
-        {"a*b*c", "a*c", 1}, {"a*c", "a*b*c", 0},
-        {"?*", "*", 1}, {"*", "?*", 1},
-        {"x[ab", "x[ab]", 1}, {"x[ab]", "x[ab", 1},
+        {"a[bc]", "a[a-c]", 1},
+        {"a[a-c]", "a[bc]", 0},
+        {"a[^b]", "a[^bc]", 0},
+        {"a[^bc]", "a[^b]", 1},
+        {"a[c-a]", "a[abc]", 1},
+        {"a[b-b]", "ab", 1},
+        {"[^a]*", "*", 1},
+        {"**", "?*", 1}, /* non-empty strings only */
+        {"*a*", "*a*a*", 0},
+        {"*a*a*", "*a*", 1},
+        {"a*b*c", "a*c", 1},
+        {"a*c", "a*b*c", 0},
+        {"?*", "*", 1},
+        {"*", "?*", 1},
+        {"x[ab", "x[ab]", 1},
+        {"x[ab]", "x[ab", 1},
         {"a\\", "a\\\\", 1},
-        {"", "anything", 1},              /* matches no channel at all */
-        {"a[]", "b", 1},                  /* "[]" matches no byte */
+        {"", "anything", 1}, /* matches no channel at all */
+        {"a[]", "b", 1},     /* "[]" matches no byte */
         {"user.42.*", "user.42\\.*", 1},
     };
 
@@ -317,8 +360,7 @@ static void test_includes_table(void **state)
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         int got = incl(t[i].req, t[i].grant);
         if (got != t[i].want)
-            fail_msg("'%s' in '%s': got %d, want %d", t[i].req, t[i].grant, got,
-                     t[i].want);
+            fail_msg("'%s' in '%s': got %d, want %d", t[i].req, t[i].grant, got, t[i].want);
     }
 }
 
@@ -329,7 +371,7 @@ static void test_includes_witness_is_shortest_and_truncated(void **state)
 
     (void)state;
     assert_int_equal(sc_glob_includes("team.*", 6, "team.42.*", 9, w, sizeof(w), &wl), 0);
-    assert_int_equal(wl, 5); /* "team." */
+    assert_int_equal(wl, 5);           /* "team." */
     assert_memory_equal(w, "team", 4); /* only wcap bytes written */
     assert_int_equal(sc_glob_includes("*", 1, "a", 1, NULL, 0, NULL), 0);
 }
@@ -347,14 +389,14 @@ static void test_includes_budget(void **state)
         strcat(grant, "?");
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_int_equal(sc_glob_includes(req, strlen(req), grant, strlen(grant), NULL,
-                                      0, NULL), -E2BIG);
+    assert_int_equal(sc_glob_includes(req, strlen(req), grant, strlen(grant), NULL, 0, NULL),
+                     -E2BIG);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     print_message("budget exhausted after %.3f s\n",
                   (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
     /* Identical patterns are decided without exploring. */
-    assert_int_equal(sc_glob_includes(grant, strlen(grant), grant, strlen(grant),
-                                      NULL, 0, NULL), 1);
+    assert_int_equal(sc_glob_includes(grant, strlen(grant), grant, strlen(grant), NULL, 0, NULL),
+                     1);
 }
 
 /* ---- inclusion: brute force ------------------------------------------------ */
@@ -433,8 +475,8 @@ static size_t gen_pattern(char *out)
 
 static void test_includes_vs_brute_force(void **state)
 {
-    static const char *fixed[] = {"*", "?*", "a*", "*a", "a*b", "[ab]*", "[^a]*",
-                                  "a?", "*\\*", "a[a-c]*", "[c]", "ab", "a"};
+    static const char *fixed[] = {"*",  "?*",   "a*",      "*a",  "a*b", "[ab]*", "[^a]*",
+                                  "a?", "*\\*", "a[a-c]*", "[c]", "ab",  "a"};
     size_t nfixed = sizeof(fixed) / sizeof(*fixed);
     char pat[BF_POOL][32], w[64];
     size_t plen[BF_POOL], wl, yes = 0, no = 0, bf_yes = 0;
@@ -459,10 +501,8 @@ static void test_includes_vs_brute_force(void **state)
             int r = sc_glob_includes(pat[i], plen[i], pat[j], plen[j], w, sizeof(w), &wl);
             bf_yes += subset;
             if (r == 1 && !subset)
-                fail_msg("'%s' in '%s': said included, brute force disagrees",
-                         pat[i], pat[j]);
-            if (r == 0 && !(wl && wl <= sizeof(w) &&
-                            ref_match(pat[i], plen[i], w, wl, 1) &&
+                fail_msg("'%s' in '%s': said included, brute force disagrees", pat[i], pat[j]);
+            if (r == 0 && !(wl && wl <= sizeof(w) && ref_match(pat[i], plen[i], w, wl, 1) &&
                             !ref_match(pat[j], plen[j], w, wl, 1)))
                 fail_msg("'%s' in '%s': bad counterexample", pat[i], pat[j]);
             if (r < 0)
@@ -503,8 +543,7 @@ static void test_includes_high_bytes_sound(void **state)
                 x -= l == 1 ? 0 : l == 2 ? NHIGH : NHIGH + NHIGH * NHIGH;
                 for (size_t k = 0; k < l; k++, x /= NHIGH)
                     s[k] = (char)high_abc[x % NHIGH];
-                if ((ref_match(pat[i], plen[i], s, l, 1) ||
-                     ref_match(pat[i], plen[i], s, l, 0)) &&
+                if ((ref_match(pat[i], plen[i], s, l, 1) || ref_match(pat[i], plen[i], s, l, 0)) &&
                     !sc_glob_match(pat[j], plen[j], s, l))
                     fail_msg("pair %d in %d: included but a string escapes", i, j);
             }
@@ -531,7 +570,7 @@ static void test_meets_prefix_table(void **state)
         {"shardcast:control", "shardcast:", 1},
         {"shardcast*", "shardcast:", 1},
         {"shard*", "shardcast:", 1},
-        {"*.news", "shardcast:", 1},  /* shardcast:x.news */
+        {"*.news", "shardcast:", 1}, /* shardcast:x.news */
         {"?hardcast:x", "shardcast:", 1},
         {"shardcast[:]control", "shardcast:", 1},
         {"s*:*", "shardcast:", 1},
@@ -541,7 +580,7 @@ static void test_meets_prefix_table(void **state)
         {"[^s]*", "shardcast:", 0},
         {"shardcast[^:]*", "shardcast:", 0},
         {"\\*", "shardcast:", 0},
-        {"s[]*", "shardcast:", 0},      /* an empty class matches nothing */
+        {"s[]*", "shardcast:", 0}, /* an empty class matches nothing */
         {"shardcast:[]", "shardcast:", 0},
         {"shardcast:*[]", "shardcast:", 0},
         {"a", "a", 1},

@@ -30,12 +30,11 @@ static void test_hs256_valid(void **state)
     sc_jwt_claims_free(&c); /* idempotent */
     expect_ok(F.mixed, t, NULL, NOW);
     free(t);
-    t = mint_hdr("{\"alg\":\"HS256\"}", "HS256", claims_with(""), F.secret,
-                 strlen(F.secret), NULL);
+    t = mint_hdr("{\"alg\":\"HS256\"}", "HS256", claims_with(""), F.secret, strlen(F.secret), NULL);
     expect_ok(F.hmac, t, NULL, NOW); /* typ is optional */
     free(t);
-    t = mint_hdr("{\"typ\":\"jwt\",\"alg\":\"HS256\",\"x5u\":\"https://evil/\"}",
-                 "HS256", claims_with(""), F.secret, strlen(F.secret), NULL);
+    t = mint_hdr("{\"typ\":\"jwt\",\"alg\":\"HS256\",\"x5u\":\"https://evil/\"}", "HS256",
+                 claims_with(""), F.secret, strlen(F.secret), NULL);
     expect_ok(F.hmac, t, NULL, NOW); /* key-pointing headers are ignored */
     free(t);
 }
@@ -163,8 +162,8 @@ static void test_algorithm_confusion(void **state)
     expect_fail(F.mixed, t, NULL, NOW, -EACCES, "bad_signature");
     expect_fail(F.jwks, t, NULL, NOW, -EACCES, "alg_not_allowed");
     free(t);
-    t = mint_hdr("{\"alg\":\"HS256\",\"kid\":\"r\"}", "HS256", claims_with(""), pem,
-                 strlen(pem), NULL);
+    t = mint_hdr("{\"alg\":\"HS256\",\"kid\":\"r\"}", "HS256", claims_with(""), pem, strlen(pem),
+                 NULL);
     expect_fail(F.jwks, t, NULL, NOW, -EACCES, "alg_not_allowed");
     free(t);
     /* ES256 token against RSA keys and the reverse. */
@@ -179,9 +178,11 @@ static void test_algorithm_confusion(void **state)
 static void test_alg_none_and_others(void **state)
 {
     static const char *const hdrs[] = {
-        "{\"alg\":\"none\"}", "{\"alg\":\"None\",\"typ\":\"JWT\"}", "{\"alg\":\"NONE\"}",
-        "{\"alg\":\"HS512\"}", "{\"alg\":\"hs256\"}", "{\"alg\":\"RS384\"}",
-        "{\"alg\":\"PS256\"}", "{\"alg\":\"EdDSA\"}", "{\"alg\":\"\"}",
+        "{\"alg\":\"none\"}",  "{\"alg\":\"None\",\"typ\":\"JWT\"}",
+        "{\"alg\":\"NONE\"}",  "{\"alg\":\"HS512\"}",
+        "{\"alg\":\"hs256\"}", "{\"alg\":\"RS384\"}",
+        "{\"alg\":\"PS256\"}", "{\"alg\":\"EdDSA\"}",
+        "{\"alg\":\"\"}",
     };
     char *t;
 
@@ -310,8 +311,8 @@ static void test_audience_and_issuer(void **state)
     HS_FAIL(claims_with(buf), -EINVAL, "bad_claims", &o);
     snprintf(buf, sizeof(buf), "%s,\"aud\":\"SHARDCAST\"", iss);
     HS_FAIL(claims_with(buf), -EACCES, "bad_audience", &o);
-    HS_FAIL(claims_with("\"iss\":\"https://evil.example\",\"aud\":\"shardcast\""),
-            -EACCES, "bad_issuer", &o);
+    HS_FAIL(claims_with("\"iss\":\"https://evil.example\",\"aud\":\"shardcast\""), -EACCES,
+            "bad_issuer", &o);
     HS_FAIL(claims_with("\"aud\":\"shardcast\""), -EACCES, "bad_issuer", &o);
     HS_FAIL(claims_with("\"iss\":1,\"aud\":\"shardcast\""), -EINVAL, "bad_claims", &o);
     /* Not configured: not checked. */
@@ -359,7 +360,8 @@ static void test_channels_claim(void **state)
     HS_FAIL(claims_with("\"channels\":\"news\""), -EINVAL, "bad_claims", NULL);
     HS_FAIL(claims_with("\"channels\":[\"news\",1]"), -EINVAL, "bad_claims", NULL);
     HS_FAIL(claims_with("\"channels\":[\"\"]"), -EINVAL, "bad_claims", NULL);
-    n = (size_t)snprintf(buf, sizeof(buf), "{\"sub\":\"" SUB "\",\"exp\":1800000000,\"channels\":[");
+    n = (size_t)snprintf(buf, sizeof(buf),
+                         "{\"sub\":\"" SUB "\",\"exp\":1800000000,\"channels\":[");
     for (int i = 0; i <= SC_JWT_MAX_GRANTS; i++)
         n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"c%d\"", i ? "," : "", i);
     snprintf(buf + n, sizeof(buf) - n, "]}");
@@ -383,26 +385,28 @@ static void test_malformed(void **state)
     char *d1 = strchr(good, '.'), *d2 = strrchr(good, '.');
     int h = (int)(d1 - good), hp = (int)(d2 - good);
     static const char *const literal[] = {
-        "", ".", "..", "...", "abc", "a.b", "a.b.c.d", "e30.e30.",
-        "eyJhbGciOiJIUzI1NiJ9..sig", ".e30.sig",
+        "",         ".",        "..",
+        "...",      "abc",      "a.b",
+        "a.b.c.d",  "e30.e30.", "eyJhbGciOiJIUzI1NiJ9..sig",
+        ".e30.sig",
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(literal) / sizeof(*literal); i++)
         expect_fail(F.hmac, literal[i], NULL, NOW, -EINVAL, "malformed");
-    snprintf(buf, sizeof(buf), "%s.", good);               /* extra dot */
+    snprintf(buf, sizeof(buf), "%s.", good); /* extra dot */
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
-    snprintf(buf, sizeof(buf), "%s.%s", good, d2 + 1);     /* four parts */
+    snprintf(buf, sizeof(buf), "%s.%s", good, d2 + 1); /* four parts */
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
-    snprintf(buf, sizeof(buf), "%s=", good);               /* padding */
+    snprintf(buf, sizeof(buf), "%s=", good); /* padding */
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
-    snprintf(buf, sizeof(buf), "%.*s=%s", h, good, d1);    /* padded header */
+    snprintf(buf, sizeof(buf), "%.*s=%s", h, good, d1); /* padded header */
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
-    snprintf(buf, sizeof(buf), " %s", good);               /* whitespace */
+    snprintf(buf, sizeof(buf), " %s", good); /* whitespace */
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
     snprintf(buf, sizeof(buf), "%s\n", good);
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
-    strcpy(buf, good);                                     /* base64, not url */
+    strcpy(buf, good); /* base64, not url */
     buf[hp + 3] = '+';
     expect_fail(F.hmac, buf, NULL, NOW, -EINVAL, "malformed");
     buf[hp + 3] = '/';
@@ -422,8 +426,8 @@ static void test_malformed(void **state)
     memcpy(buf, good, strlen(good) + 1);
     buf[5] = 0;
     struct sc_jwt_claims c;
-    assert_int_equal(sc_jwt_verify(F.hmac, buf, strlen(good), NOW, NULL, &c, err,
-                                   sizeof(err)), -EINVAL);
+    assert_int_equal(sc_jwt_verify(F.hmac, buf, strlen(good), NOW, NULL, &c, err, sizeof(err)),
+                     -EINVAL);
     assert_string_equal(err, "malformed");
     free(good);
 }
@@ -431,13 +435,21 @@ static void test_malformed(void **state)
 static void test_malformed_json(void **state)
 {
     static const char *const bad_headers[] = {
-        "[\"HS256\"]", "{\"alg\":\"HS256\"", "\"HS256\"", "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
-        "{\"alg\":\"HS256\",\"typ\":\"JOSE+JSON\"}", "{\"alg\":\"HS256\",\"typ\":1}",
-        "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}", "{\"alg\":\"HS256\",\"kid\":7}",
+        "[\"HS256\"]",
+        "{\"alg\":\"HS256\"",
+        "\"HS256\"",
+        "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JOSE+JSON\"}",
+        "{\"alg\":\"HS256\",\"typ\":1}",
+        "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
+        "{\"alg\":\"HS256\",\"kid\":7}",
     };
     static const char *const bad_payloads[] = {
-        "[]", "not json", "{\"sub\":\"" SUB "\",\"sub\":\"root\",\"exp\":1800000000}",
-        "{\"sub\":\"" SUB "\",\"exp\":1800000000", "",
+        "[]",
+        "not json",
+        "{\"sub\":\"" SUB "\",\"sub\":\"root\",\"exp\":1800000000}",
+        "{\"sub\":\"" SUB "\",\"exp\":1800000000",
+        "",
     };
     char *t;
 
@@ -466,7 +478,8 @@ static void test_oversized(void **state)
     for (n = 5000; n < sizeof(pad); n += 1) {
         memset(pad, 'p', n);
         pad[n] = 0;
-        snprintf(payload, sizeof(payload), "{\"sub\":\"" SUB "\",\"exp\":1800000000,\"x\":\"%s\"}", pad);
+        snprintf(payload, sizeof(payload), "{\"sub\":\"" SUB "\",\"exp\":1800000000,\"x\":\"%s\"}",
+                 pad);
         t = hs(payload);
         if (strlen(t) > SC_JWT_MAX_TOKEN) {
             expect_fail(F.hmac, t, NULL, NOW, -EINVAL, "malformed");

@@ -22,7 +22,8 @@ static int try_load(loader_fn fn, const char *path, const char *must_not_contain
     if (rc < 0) {
         assert_non_null(strstr(err, path));
         assert_int_equal(sc_jwt_keys_count(k, SC_JWT_HS256) + sc_jwt_keys_count(k, SC_JWT_RS256) +
-                         sc_jwt_keys_count(k, SC_JWT_ES256), 0);
+                             sc_jwt_keys_count(k, SC_JWT_ES256),
+                         0);
         if (must_not_contain)
             assert_null(strstr(err, must_not_contain));
     }
@@ -39,9 +40,11 @@ static void test_secret_files(void **state)
     (void)state;
     assert_int_equal(try_load(sc_jwt_keys_load_hmac_file, write_file("s0", "", 0), NULL), -EINVAL);
     assert_non_null(strstr(err, "empty"));
-    assert_int_equal(try_load(sc_jwt_keys_load_hmac_file, write_file("s1", "\n", 1), NULL), -EINVAL);
-    assert_int_equal(try_load(sc_jwt_keys_load_hmac_file,
-                              write_file("s31", secret32, 31), secret32 + 1), -EINVAL);
+    assert_int_equal(try_load(sc_jwt_keys_load_hmac_file, write_file("s1", "\n", 1), NULL),
+                     -EINVAL);
+    assert_int_equal(
+        try_load(sc_jwt_keys_load_hmac_file, write_file("s31", secret32, 31), secret32 + 1),
+        -EINVAL);
     assert_non_null(strstr(err, "32 bytes"));
     assert_int_equal(try_load(sc_jwt_keys_load_hmac_file, path_of("missing"), NULL), -EINVAL);
     assert_int_equal(try_load(sc_jwt_keys_load_hmac_file, F.dir, NULL), -EINVAL);
@@ -76,15 +79,21 @@ static void test_pem_files(void **state)
     (void)state;
     assert_true(small && p384);
     pem = pem_of(small, 0);
-    assert_int_equal(try_load(sc_jwt_keys_load_pem_file, write_file("small.pem", pem, strlen(pem)), NULL), -EINVAL);
+    assert_int_equal(
+        try_load(sc_jwt_keys_load_pem_file, write_file("small.pem", pem, strlen(pem)), NULL),
+        -EINVAL);
     assert_non_null(strstr(err, "1024 bits"));
     free(pem);
     pem = pem_of(p384, 0);
-    assert_int_equal(try_load(sc_jwt_keys_load_pem_file, write_file("p384.pem", pem, strlen(pem)), NULL), -EINVAL);
+    assert_int_equal(
+        try_load(sc_jwt_keys_load_pem_file, write_file("p384.pem", pem, strlen(pem)), NULL),
+        -EINVAL);
     assert_non_null(strstr(err, "P-256"));
     free(pem);
     pem = pem_of(F.rsa, 1); /* a private key is not a PUBLIC KEY block */
-    assert_int_equal(try_load(sc_jwt_keys_load_pem_file, write_file("priv.pem", pem, strlen(pem)), "PRIVATE"), -EINVAL);
+    assert_int_equal(
+        try_load(sc_jwt_keys_load_pem_file, write_file("priv.pem", pem, strlen(pem)), "PRIVATE"),
+        -EINVAL);
     free(pem);
     assert_int_equal(try_load(sc_jwt_keys_load_pem_file, path_of("secret"), F.secret), -EINVAL);
     assert_int_equal(try_load(sc_jwt_keys_load_pem_file, path_of("nope.pem"), NULL), -EINVAL);
@@ -107,9 +116,10 @@ static void test_jwks_files(void **state)
     /* Unusable entries are skipped, usable ones kept. */
     add_rsa_jwk(arr, F.rsa, "enc-key", "enc");
     add_ec_jwk(arr, F.ec, "e1");
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "kty", "OKP", "crv", "Ed25519", "x", "AAAA"));
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-384",
-                                         "x", "AAAA", "y", "AAAA", "kid", "p384"));
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:s,s:s}", "kty", "OKP", "crv", "Ed25519", "x", "AAAA"));
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-384", "x",
+                                         "AAAA", "y", "AAAA", "kid", "p384"));
     assert_int_equal(try_load(sc_jwt_keys_load_jwks_file, write_jwks(arr, "mixed.jwks"), NULL), 1);
     assert_int_equal(jwks_from("{\"keys\":[]}"), -EINVAL);
     assert_non_null(strstr(err, "no RS256 or ES256"));
@@ -119,14 +129,21 @@ static void test_jwks_files(void **state)
     assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}"), -EINVAL);
     assert_non_null(strstr(err, "private"));
     assert_null(strstr(err, "c2VjcmV0"));
-    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}"), -EINVAL);
-    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"), -EINVAL);
-    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQ+B\",\"e\":\"AQAB\"}]}"), -EINVAL);
+    assert_int_equal(
+        jwks_from("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}"),
+        -EINVAL);
+    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"),
+                     -EINVAL);
+    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQ+B\",\"e\":\"AQAB\"}]}"),
+                     -EINVAL);
     assert_int_equal(jwks_from("{\"keys\":[7]}"), -EINVAL);
-    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":5}]}"), -EINVAL);
+    assert_int_equal(jwks_from("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":5}]}"),
+                     -EINVAL);
     /* A point that is not on the curve: x = y = 1. */
-    snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
-             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE");
+    snprintf(text, sizeof(text),
+             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE");
     assert_int_equal(jwks_from(text), -EINVAL);
     /* A failing file leaves a loaded set untouched. */
     struct sc_jwt_keys *k = load(sc_jwt_keys_load_hmac_file, NULL, path_of("secret"));

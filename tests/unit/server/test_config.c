@@ -337,9 +337,18 @@ static void test_json_rejects_other_out_of_range_values(void **state)
 /* The top level must be one JSON object. */
 static void test_json_rejects_non_object_documents(void **state)
 {
-    static const char *const texts[] = {"", " ", "[]", "[{\"port\":1}]", "1", "\"port\"",
-                                        "null", "{", "{\"port\":1", "{\"port\":1}{}",
-                                        "{\"port\":1,}", "{port:1}"};
+    static const char *const texts[] = {"",
+                                        " ",
+                                        "[]",
+                                        "[{\"port\":1}]",
+                                        "1",
+                                        "\"port\"",
+                                        "null",
+                                        "{",
+                                        "{\"port\":1",
+                                        "{\"port\":1}{}",
+                                        "{\"port\":1,}",
+                                        "{port:1}"};
     struct sc_config cfg;
 
     (void)state;
@@ -412,10 +421,26 @@ static void test_finish_parses_redis_urls(void **state)
 static void test_finish_rejects_bad_redis_urls(void **state)
 {
     static const char *const bad[] = {
-        "http://x", "redis://", "redis://h:0", "redis://h:70000", "redis://h:12x",
-        "redis://h:65536", "redis://h:", "redis://h:-1", "redis://:6379", "redis:/h",
-        "", "redis://user@h", "rediss", "redis://:pw@", "redis://:pw@:1",
-        "redis://h/x", "redis://h?db=1", "redis://h#x", "redis://h h", "redis://:%zz@h",
+        "http://x",
+        "redis://",
+        "redis://h:0",
+        "redis://h:70000",
+        "redis://h:12x",
+        "redis://h:65536",
+        "redis://h:",
+        "redis://h:-1",
+        "redis://:6379",
+        "redis:/h",
+        "",
+        "redis://user@h",
+        "rediss",
+        "redis://:pw@",
+        "redis://:pw@:1",
+        "redis://h/x",
+        "redis://h?db=1",
+        "redis://h#x",
+        "redis://h h",
+        "redis://:%zz@h",
     };
     struct sc_config cfg;
 
@@ -528,17 +553,15 @@ static void test_load_accepts_every_flag(void **state)
     struct sc_config cfg;
 
     (void)state;
-    assert_int_equal(load_args(&cfg, "--host", "h", "--port", "2", "--redis", "redis://r:3",
-                               "--web-root", "/w", "--log-level", "warn",
-                               "--max-connections", "4", "--max-message-size", "100",
-                               "--max-channels", "5", "--max-channel-length", "6",
-                               "--channel-bytes", "utf8", "--max-queue-bytes", "2048",
-                               "--handshake-timeout", "7", "--ping-interval", "8",
-                               "--pong-timeout", "9", "--shutdown-timeout", "10",
-                               "--redis-ping-interval", "100", "--redis-timeout", "200",
-                               "--redis-backoff-min", "11", "--redis-backoff-max", "12",
-                               "--redis-batch", "13", NULL),
-                     SC_CONFIG_OK);
+    assert_int_equal(
+        load_args(&cfg, "--host", "h", "--port", "2", "--redis", "redis://r:3", "--web-root", "/w",
+                  "--log-level", "warn", "--max-connections", "4", "--max-message-size", "100",
+                  "--max-channels", "5", "--max-channel-length", "6", "--channel-bytes", "utf8",
+                  "--max-queue-bytes", "2048", "--handshake-timeout", "7", "--ping-interval", "8",
+                  "--pong-timeout", "9", "--shutdown-timeout", "10", "--redis-ping-interval", "100",
+                  "--redis-timeout", "200", "--redis-backoff-min", "11", "--redis-backoff-max",
+                  "12", "--redis-batch", "13", NULL),
+        SC_CONFIG_OK);
     assert_string_equal(cfg.host, "h");
     assert_int_equal(cfg.port, 2);
     assert_string_equal(cfg.redis_host, "r");
@@ -569,8 +592,7 @@ static void test_load_repeated_flag_last_wins(void **state)
     struct sc_config cfg;
 
     (void)state;
-    assert_int_equal(load_args(&cfg, "--port", "1", "--port=2", "--host", "a", "--host", "b",
-                               NULL),
+    assert_int_equal(load_args(&cfg, "--port", "1", "--port=2", "--host", "a", "--host", "b", NULL),
                      SC_CONFIG_OK);
     assert_int_equal(cfg.port, 2);
     assert_string_equal(cfg.host, "b");
@@ -626,10 +648,10 @@ static void test_load_missing_value_is_bad_and_named(void **state)
 static void test_load_bad_values_are_bad_and_named(void **state)
 {
     static const char *const bad[][2] = {
-        {"--port", "0"},          {"--port", "65536"},       {"--port", "abc"},
-        {"--port", "1x"},         {"--port", ""},            {"--port", "-5"},
-        {"--max-channels", "0"},  {"--redis", "http://x"},   {"--redis", "redis://h:0"},
-        {"--log-level", "loud"},  {"--channel-bytes", "x"},  {"--port", "99999999999999999999"},
+        {"--port", "0"},         {"--port", "65536"},      {"--port", "abc"},
+        {"--port", "1x"},        {"--port", ""},           {"--port", "-5"},
+        {"--max-channels", "0"}, {"--redis", "http://x"},  {"--redis", "redis://h:0"},
+        {"--log-level", "loud"}, {"--channel-bytes", "x"}, {"--port", "99999999999999999999"},
     };
     struct sc_config cfg;
 
@@ -757,9 +779,13 @@ static void test_cluster_values_are_checked(void **state)
 {
     struct sc_config cfg;
     static const char *const bad[][2] = {
-        {"--shard-id", "a b"}, {"--shard-id", "x/y"}, {"--shard-id", ""},
-        {"--cluster-prefix", "p*"}, {"--advertise-url", "http://x/ws"},
-        {"--advertise-url", "ws://a b/ws"}, {"--weight", "0"},
+        {"--shard-id", "a b"},
+        {"--shard-id", "x/y"},
+        {"--shard-id", ""},
+        {"--cluster-prefix", "p*"},
+        {"--advertise-url", "http://x/ws"},
+        {"--advertise-url", "ws://a b/ws"},
+        {"--weight", "0"},
     };
 
     (void)state;
@@ -918,8 +944,9 @@ static void test_redis_password_file_is_read_once_at_load(void **state)
     static const struct {
         const char *text, *password;
     } cases[] = {
-        {"s3cret\n", "s3cret"}, {"s3cret", "s3cret"}, {"s3cret\r\n", "s3cret"},
-        {"s3cret\n\n", "s3cret\n"}, {" spaced pw \n", " spaced pw "},
+        {"s3cret\n", "s3cret"},           {"s3cret", "s3cret"},
+        {"s3cret\r\n", "s3cret"},         {"s3cret\n\n", "s3cret\n"},
+        {" spaced pw \n", " spaced pw "},
     };
     struct sc_config cfg;
     const char *path;
@@ -927,8 +954,8 @@ static void test_redis_password_file_is_read_once_at_load(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         path = write_secret(cases[i].text, strlen(cases[i].text));
-        if (load_args(&cfg, "--redis", "redis://cache:6380", "--redis-password-file", path,
-                      NULL) != SC_CONFIG_OK)
+        if (load_args(&cfg, "--redis", "redis://cache:6380", "--redis-password-file", path, NULL) !=
+            SC_CONFIG_OK)
             fail_msg("refused: %s", out);
         assert_string_equal(cfg.redis_password, cases[i].password);
         assert_null(cfg.redis_user);
@@ -972,7 +999,9 @@ static void test_redis_password_file_refusals(void **state)
         const char *text;
         size_t len;
         const char *why;
-    } bad[] = {{"", 0, "empty"}, {"\n", 1, "empty"}, {"\r\n", 2, "empty"},
+    } bad[] = {{"", 0, "empty"},
+               {"\n", 1, "empty"},
+               {"\r\n", 2, "empty"},
                {"ab\0cd-secret-1\n", 15, "NUL"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         path = write_secret(bad[i].text, bad[i].len);
@@ -1003,9 +1032,9 @@ static void test_redis_password_sources_are_exclusive(void **state)
 
     (void)state;
     snprintf(keep, sizeof(keep), "%s", path);
-    assert_int_equal(load_args(&cfg, "--redis", "redis://:pw-in-url@h", "--redis-password-file",
-                               keep, NULL),
-                     SC_CONFIG_BAD);
+    assert_int_equal(
+        load_args(&cfg, "--redis", "redis://:pw-in-url@h", "--redis-password-file", keep, NULL),
+        SC_CONFIG_BAD);
     assert_non_null(strstr(out, "redis-password-file"));
     assert_null(strstr(out, "pw-in-url"));
     assert_null(strstr(out, "pw-from-file"));
@@ -1040,8 +1069,8 @@ static void test_tls_min_version_and_ciphers(void **state)
     sc_config_free(&cfg);
     static const char *const bad_versions[] = {"1.1", "1.0", "1.4", "1", "", "1.2 "};
     for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
-        assert_int_equal(load_args(&cfg, "--tls-cert", "c", "--tls-key", "k",
-                                   "--tls-min-version", bad_versions[i], NULL),
+        assert_int_equal(load_args(&cfg, "--tls-cert", "c", "--tls-key", "k", "--tls-min-version",
+                                   bad_versions[i], NULL),
                          SC_CONFIG_BAD);
         assert_non_null(strstr(out, "tls-min-version"));
         sc_config_free(&cfg);

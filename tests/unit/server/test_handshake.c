@@ -20,8 +20,8 @@ static void test_key(void **state)
     assert_true(sc_hs_key_valid(S(" dGhlIHNhbXBsZSBub25jZQ==\t")));
     assert_false(sc_hs_key_valid(S("")));
     assert_false(sc_hs_key_valid(S("abc")));
-    assert_false(sc_hs_key_valid(S("AAAAAAAAAAAAAAAAAAAA")));         /* 15 bytes */
-    assert_false(sc_hs_key_valid(S("AAAAAAAAAAAAAAAAAAAAAAA=")));     /* 17 bytes */
+    assert_false(sc_hs_key_valid(S("AAAAAAAAAAAAAAAAAAAA")));     /* 15 bytes */
+    assert_false(sc_hs_key_valid(S("AAAAAAAAAAAAAAAAAAAAAAA="))); /* 17 bytes */
     assert_false(sc_hs_key_valid(S("dGhlIHNhbXBsZSBub25jZQ==,dGhlIHNhbXBsZSBub25jZQ==")));
     assert_false(sc_hs_key_valid(S("dGhlIHNhbXBsZSBub25j*Q==")));
 }
@@ -50,13 +50,14 @@ static void test_lists(void **state)
     assert_false(sc_hs_list_has(S("upgrades"), "upgrade", 1));
     assert_false(sc_hs_list_has(S("Upgrade"), "upgrade", 0));
     assert_true(sc_hs_connection_ok(S("keep-alive, Upgrade")));
-    assert_false(sc_hs_connection_ok(S("1, Upgrade")));      /* lws: a number */
-    assert_false(sc_hs_connection_ok(S(", Upgrade")));       /* lws: empty element */
+    assert_false(sc_hs_connection_ok(S("1, Upgrade"))); /* lws: a number */
+    assert_false(sc_hs_connection_ok(S(", Upgrade")));  /* lws: empty element */
     assert_false(sc_hs_connection_ok(S("a=b, Upgrade")));
     assert_false(sc_hs_connection_ok(S("up")));
     assert_true(sc_hs_token_list(S("a1, 1a, v1.2, x")));
     assert_false(sc_hs_token_list(S("1.2")));
-    assert_false(sc_hs_token_list(S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")));
+    assert_false(
+        sc_hs_token_list(S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")));
     assert_true(sc_hs_subprotocol_ok(S("shardcast")));
     assert_true(sc_hs_subprotocol_ok(S("chat, shardcast")));
     assert_false(sc_hs_subprotocol_ok(S("chat")));
@@ -141,8 +142,8 @@ static void test_scanner(void **state)
     expect("GET /%00 HTTP/1.1\r\n\r\n", SC_HS_NUL, 7, SC_HS_PARAM_OTHER);
     expect("GET /ws?key=% HTTP/1.1\r\n\r\n", SC_HS_BAD_ESCAPE, 13, SC_HS_PARAM_KEY);
     /* The next request on the connection is scanned too. */
-    expect("GET /a HTTP/1.1\r\nX: y\r\n\r\nGET /ws?key=%z HTTP/1.1\r\n\r\n", SC_HS_BAD_ESCAPE,
-           38, SC_HS_PARAM_KEY);
+    expect("GET /a HTTP/1.1\r\nX: y\r\n\r\nGET /ws?key=%z HTTP/1.1\r\n\r\n", SC_HS_BAD_ESCAPE, 38,
+           SC_HS_PARAM_KEY);
     /* Upgrade headers as lws reads them: one, websocket or h2c. */
     expect("GET /ws HTTP/1.1\r\nUPGRADE:  WebSocket\r\nUpgrade-Insecure-Requests: 1\r\n\r\n",
            SC_HS_FINE, 0, 0);
@@ -168,8 +169,8 @@ static void test_scanner(void **state)
 static void test_reasons(void **state)
 {
     (void)state;
-    assert_non_null(strstr(sc_hs_verdict_reason(SC_HS_BAD_ESCAPE, SC_HS_PARAM_CHANNELS),
-                           "bad_channel: "));
+    assert_non_null(
+        strstr(sc_hs_verdict_reason(SC_HS_BAD_ESCAPE, SC_HS_PARAM_CHANNELS), "bad_channel: "));
     assert_non_null(strstr(sc_hs_verdict_reason(SC_HS_NUL, SC_HS_PARAM_KEY), "bad_key: %00"));
     assert_non_null(strstr(sc_hs_verdict_reason(SC_HS_NUL, SC_HS_PARAM_OTHER), "bad_request: "));
     assert_string_equal(sc_hs_verdict_reason(SC_HS_BAD_UPGRADE, SC_HS_PARAM_OTHER),
@@ -182,9 +183,9 @@ static void test_reasons(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key),       cmocka_unit_test(test_version_and_http),
-        cmocka_unit_test(test_lists),     cmocka_unit_test(test_response),
-        cmocka_unit_test(test_scanner),   cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_key),     cmocka_unit_test(test_version_and_http),
+        cmocka_unit_test(test_lists),   cmocka_unit_test(test_response),
+        cmocka_unit_test(test_scanner), cmocka_unit_test(test_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,8 +151,8 @@ static void test_utf8_empty_is_valid(void **state)
  * the surrogate gap: the places where range tables go wrong. */
 static void test_utf8_accepts_every_boundary_scalar(void **state)
 {
-    static const uint32_t cps[] = {0x0,    0x7F,    0x80,    0x7FF,    0x800,
-                                   0xD7FF, 0xE000,  0xFFFD,  0xFFFF,   0x10000,
+    static const uint32_t cps[] = {0x0,     0x7F,    0x80,    0x7FF,    0x800,
+                                   0xD7FF,  0xE000,  0xFFFD,  0xFFFF,   0x10000,
                                    0x3FFFF, 0x40000, 0xFFFFF, 0x100000, 0x10FFFF};
     unsigned char all[4 * sizeof(cps) / sizeof(cps[0])], one[4];
     size_t alen = 0;
@@ -203,8 +203,8 @@ static void test_utf8_rejects_every_surrogate(void **state)
 static void test_utf8_rejects_overlong_forms(void **state)
 {
     static const char *const bad[] = {
-        "\xC0\x80", "\xC0\xAF", "\xC1\xBF",                 /* 2-byte */
-        "\xE0\x80\x80", "\xE0\x80\xAF", "\xE0\x9F\xBF",     /* 3-byte */
+        "\xC0\x80",         "\xC0\xAF",         "\xC1\xBF",         /* 2-byte */
+        "\xE0\x80\x80",     "\xE0\x80\xAF",     "\xE0\x9F\xBF",     /* 3-byte */
         "\xF0\x80\x80\x80", "\xF0\x80\x80\xAF", "\xF0\x8F\xBF\xBF", /* 4-byte */
     };
 
@@ -218,8 +218,13 @@ static void test_utf8_rejects_above_u10ffff(void **state)
 {
     static const char *const bad[] = {
         "\xF4\x90\x80\x80", /* U+110000 */
-        "\xF4\xBF\xBF\xBF", "\xF5\x80\x80\x80", "\xF7\xBF\xBF\xBF",
-        "\xF8\x88\x80\x80\x80", "\xFC\x84\x80\x80\x80\x80", "\xFE", "\xFF",
+        "\xF4\xBF\xBF\xBF",
+        "\xF5\x80\x80\x80",
+        "\xF7\xBF\xBF\xBF",
+        "\xF8\x88\x80\x80\x80",
+        "\xFC\x84\x80\x80\x80\x80",
+        "\xFE",
+        "\xFF",
     };
 
     (void)state;
@@ -352,7 +357,8 @@ static void test_json_string_copies_printable_ascii_verbatim(void **state)
 
 static void test_json_string_keeps_valid_multibyte_verbatim(void **state)
 {
-    static const char in[] = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBF \xF4\x8F\xBF\xBF";
+    static const char in[] =
+        "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBF \xF4\x8F\xBF\xBF";
     struct sc_buf b = quote(in, sizeof(in) - 1);
 
     (void)state;
@@ -377,8 +383,8 @@ static void test_json_string_escapes_quote_backslash_and_controls(void **state)
         assert_true(b.len >= 5);
         for (size_t i = 1; i + 1 < b.len; i++)
             if ((unsigned char)b.data[i] < 0x20)
-                fail_msg("byte 0x%02x: raw 0x%02x in %.*s", c, (unsigned char)b.data[i],
-                         (int)b.len, b.data);
+                fail_msg("byte 0x%02x: raw 0x%02x in %.*s", c, (unsigned char)b.data[i], (int)b.len,
+                         b.data);
         assert_int_equal(b.data[2], '\\');
         v = parse_string(&b);
         assert_int_equal(json_string_length(v), 3);
@@ -395,12 +401,17 @@ static void test_json_string_replaces_each_invalid_byte_with_fffd(void **state)
     static const struct {
         const char *in, *want;
     } cases[] = {
-        {"a\xFF" "b", "\"a\xEF\xBF\xBD" "b\""},
+        {"a\xFF"
+         "b",
+         "\"a\xEF\xBF\xBD"
+         "b\""},
         {"\x80", "\"\xEF\xBF\xBD\""},
         {"\xC0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},                 /* overlong NUL */
         {"\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""}, /* surrogate */
         {"x\xE2\x82", "\"x\xEF\xBF\xBD\xEF\xBF\xBD\""},               /* truncated at end */
-        {"\xF4\x90\x80\x80" "!", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD!\""},
+        {"\xF4\x90\x80\x80"
+         "!",
+         "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD!\""},
         {"\xC3\xA9\xC3", "\"\xC3\xA9\xEF\xBF\xBD\""},
     };
 

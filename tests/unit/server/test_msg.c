@@ -32,7 +32,7 @@ static uint64_t rng(void)
  * (RFC 6455 5.2: "the minimal number of bytes MUST be used"). */
 static size_t read_header(const unsigned char *f, uint64_t *plen)
 {
-    assert_int_equal(f[0], 0x81); /* FIN, no RSV bits, opcode 1 (text) */
+    assert_int_equal(f[0], 0x81);     /* FIN, no RSV bits, opcode 1 (text) */
     assert_int_equal(f[1] & 0x80, 0); /* server frames are never masked */
     if ((f[1] & 0x7F) < 126) {
         *plen = f[1] & 0x7F;
@@ -401,13 +401,18 @@ static void test_delivery_non_utf8_payload_is_base64_of_exact_bytes(void **state
  * with U+FFFD for each bad byte, so the frame stays valid JSON. */
 static void test_delivery_non_utf8_channel_gets_replacement_chars(void **state)
 {
-    struct sc_msg *m = sc_msg_delivery("a\xFF" "b", 3, "a*", 2, "x", 1);
+    struct sc_msg *m = sc_msg_delivery("a\xFF"
+                                       "b",
+                                       3, "a*", 2, "x", 1);
     json_t *o;
 
     (void)state;
     assert_non_null(m);
     o = parse_body(m);
-    assert_member(o, "channel", "a\xEF\xBF\xBD" "b", 5);
+    assert_member(o, "channel",
+                  "a\xEF\xBF\xBD"
+                  "b",
+                  5);
     assert_member(o, "pattern", "a*", 2);
     assert_member(o, "data", "x", 1);
     json_decref(o);

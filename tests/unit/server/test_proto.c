@@ -24,8 +24,8 @@ static const struct sc_proto_limits utf8_lim = {64, 128, 1};
 static char msg[256];
 
 /* Parse text[0..len) from an exact-size heap copy. */
-static enum sc_perr parse_n(const char *text, size_t len,
-                            const struct sc_proto_limits *lim, struct sc_request *req)
+static enum sc_perr parse_n(const char *text, size_t len, const struct sc_proto_limits *lim,
+                            struct sc_request *req)
 {
     char *copy = malloc(len ? len : 1);
     enum sc_perr e;
@@ -55,12 +55,11 @@ static enum sc_perr parse_err(const char *text)
     return e;
 }
 
-#define assert_parse_err(text, want)                                           \
-    do {                                                                       \
-        enum sc_perr e_ = parse_err(text);                                     \
-        if (e_ != (want))                                                      \
-            fail_msg("%s: got %s, want %s", (text), sc_perr_code(e_),          \
-                     sc_perr_code(want));                                      \
+#define assert_parse_err(text, want)                                                       \
+    do {                                                                                   \
+        enum sc_perr e_ = parse_err(text);                                                 \
+        if (e_ != (want))                                                                  \
+            fail_msg("%s: got %s, want %s", (text), sc_perr_code(e_), sc_perr_code(want)); \
     } while (0)
 
 static enum sc_perr check(const char *name, size_t len, const struct sc_proto_limits *lim)
@@ -122,8 +121,9 @@ static void test_parse_subscribe(void **state)
     struct sc_request req;
 
     (void)state;
-    assert_int_equal(parse("{\"op\":\"subscribe\",\"channels\":[\"news\",\"chat.*\"],\"id\":1}", &req),
-                     SC_PERR_NONE);
+    assert_int_equal(
+        parse("{\"op\":\"subscribe\",\"channels\":[\"news\",\"chat.*\"],\"id\":1}", &req),
+        SC_PERR_NONE);
     assert_int_equal(req.op, SC_OP_SUBSCRIBE);
     assert_int_equal(req.nchannels, 2);
     assert_channel(&req, 0, "news", 4);
@@ -166,7 +166,8 @@ static void test_parse_ignores_unknown_members_and_order(void **state)
 
     (void)state;
     assert_int_equal(parse(" { \"future\" : {\"x\":[1,2,{}]}, \"channels\" : [ \"a\" ] ,"
-                           " \"v\":2, \"op\" : \"subscribe\" } ", &req),
+                           " \"v\":2, \"op\" : \"subscribe\" } ",
+                           &req),
                      SC_PERR_NONE);
     assert_int_equal(req.op, SC_OP_SUBSCRIBE);
     assert_channel(&req, 0, "a", 1);
@@ -210,7 +211,8 @@ static void test_id_absent_is_null(void **state)
 static void test_id_integer_is_kept(void **state)
 {
     static const char *const texts[] = {
-        "{\"op\":\"ping\",\"id\":0}", "{\"op\":\"ping\",\"id\":-7}",
+        "{\"op\":\"ping\",\"id\":0}",
+        "{\"op\":\"ping\",\"id\":-7}",
         "{\"op\":\"ping\",\"id\":9223372036854775807}",
     };
     static const long long want[] = {0, -7, 9223372036854775807LL};
@@ -303,17 +305,15 @@ static void test_id_integer_beyond_int64_is_bad_request(void **state)
         sc_request_free(&req);
     }
     /* The edges themselves are integers like any other. */
-    assert_int_equal(parse("{\"op\":\"ping\",\"id\":9223372036854775807}", &req),
-                     SC_PERR_NONE);
+    assert_int_equal(parse("{\"op\":\"ping\",\"id\":9223372036854775807}", &req), SC_PERR_NONE);
     assert_int_equal(json_integer_value(req.id), INT64_MAX);
     sc_request_free(&req);
-    assert_int_equal(parse("{\"op\":\"ping\",\"id\":-9223372036854775808}", &req),
-                     SC_PERR_NONE);
+    assert_int_equal(parse("{\"op\":\"ping\",\"id\":-9223372036854775808}", &req), SC_PERR_NONE);
     assert_int_equal(json_integer_value(req.id), INT64_MIN);
     sc_request_free(&req);
     /* Elsewhere in the message: still bad_request, the string id echoed. */
-    assert_int_equal(parse("{\"op\":\"ping\",\"id\":\"s\",\"x\":[1e2,99999999999999999999]}",
-                           &req), SC_PERR_BAD_REQUEST);
+    assert_int_equal(parse("{\"op\":\"ping\",\"id\":\"s\",\"x\":[1e2,99999999999999999999]}", &req),
+                     SC_PERR_BAD_REQUEST);
     assert_non_null(req.id);
     assert_string_equal(json_string_value(req.id), "s");
     sc_request_free(&req);
@@ -366,9 +366,23 @@ static void test_id_is_read_for_too_many_channels(void **state)
 static void test_bad_json_for_anything_but_one_json_object(void **state)
 {
     static const char *const texts[] = {
-        "", " ", "hello", "{", "}", "{\"op\":\"ping\"", "{\"op\":\"ping\"}x",
-        "{\"op\":\"ping\"}{}", "{\"op\":'ping'}", "{op:\"ping\"}", "{\"op\":\"ping\",}",
-        "[]", "[{\"op\":\"ping\"}]", "\"ping\"", "42", "null", "true",
+        "",
+        " ",
+        "hello",
+        "{",
+        "}",
+        "{\"op\":\"ping\"",
+        "{\"op\":\"ping\"}x",
+        "{\"op\":\"ping\"}{}",
+        "{\"op\":'ping'}",
+        "{op:\"ping\"}",
+        "{\"op\":\"ping\",}",
+        "[]",
+        "[{\"op\":\"ping\"}]",
+        "\"ping\"",
+        "42",
+        "null",
+        "true",
         "{\"op\":\"p\xFFng\"}", /* not UTF-8 */
     };
     struct sc_request req;
@@ -421,9 +435,16 @@ static void test_op_with_embedded_nul_is_unknown_op(void **state)
 static void test_bad_request_when_channels_not_nonempty_string_array(void **state)
 {
     static const char *const bodies[] = {
-        "", ",\"channels\":null", ",\"channels\":\"news\"", ",\"channels\":[]",
-        ",\"channels\":{}", ",\"channels\":[1]", ",\"channels\":[\"a\",2]",
-        ",\"channels\":[\"a\",null]", ",\"channels\":[[\"a\"]]", ",\"channels\":[\"a\",{}]",
+        "",
+        ",\"channels\":null",
+        ",\"channels\":\"news\"",
+        ",\"channels\":[]",
+        ",\"channels\":{}",
+        ",\"channels\":[1]",
+        ",\"channels\":[\"a\",2]",
+        ",\"channels\":[\"a\",null]",
+        ",\"channels\":[[\"a\"]]",
+        ",\"channels\":[\"a\",{}]",
     };
     char text[128];
 
@@ -530,8 +551,8 @@ static void test_ascii_mode_allows_exactly_printable_minus_comma(void **state)
 
     (void)state;
     for (int c = 0; c < 256; c++) {
-        enum sc_perr want = (c >= 0x21 && c <= 0x7E && c != ',') ? SC_PERR_NONE
-                                                                  : SC_PERR_BAD_CHANNEL;
+        enum sc_perr want =
+            (c >= 0x21 && c <= 0x7E && c != ',') ? SC_PERR_NONE : SC_PERR_BAD_CHANNEL;
         char one = (char)c;
         name[1] = (char)c;
         if (check(&one, 1, &ascii_lim) != want || check(name, 3, &ascii_lim) != want)
@@ -547,8 +568,8 @@ static void test_utf8_mode_ascii_byte_rules(void **state)
 
     (void)state;
     for (int c = 0; c < 128; c++) {
-        enum sc_perr want = (c >= 0x20 && c != 0x7F && c != ',') ? SC_PERR_NONE
-                                                                 : SC_PERR_BAD_CHANNEL;
+        enum sc_perr want =
+            (c >= 0x20 && c != 0x7F && c != ',') ? SC_PERR_NONE : SC_PERR_BAD_CHANNEL;
         name[1] = (char)c;
         if (check(name, 3, &utf8_lim) != want)
             fail_msg("byte 0x%02x: want %s", c, sc_perr_code(want));
@@ -558,8 +579,8 @@ static void test_utf8_mode_ascii_byte_rules(void **state)
 static void test_utf8_mode_accepts_valid_multibyte_names(void **state)
 {
     static const char *const names[] = {
-        "caf\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x98\x80", "a b",
-        "\xEF\xBF\xBD", "\xF4\x8F\xBF\xBF", "\xC2\xA0",
+        "caf\xC3\xA9",  "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x98\x80", "a b",
+        "\xEF\xBF\xBD", "\xF4\x8F\xBF\xBF",         "\xC2\xA0",
     };
 
     (void)state;
@@ -571,8 +592,15 @@ static void test_utf8_mode_accepts_valid_multibyte_names(void **state)
 static void test_utf8_mode_rejects_invalid_utf8(void **state)
 {
     static const char *const names[] = {
-        "\xFF", "a\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\x80",
-        "\xE6\x97", "ok\xE6\x97" "ok",
+        "\xFF",
+        "a\xC3",
+        "\xC0\xAF",
+        "\xED\xA0\x80",
+        "\xF4\x90\x80\x80",
+        "\x80",
+        "\xE6\x97",
+        "ok\xE6\x97"
+        "ok",
     };
 
     (void)state;
@@ -588,7 +616,10 @@ static void test_utf8_mode_rejects_invalid_utf8(void **state)
 static void test_utf8_mode_rejects_c1_control_characters(void **state)
 {
     static const char *const names[] = {
-        "a\xC2\x80", "a\xC2\x85", "a\xC2\x9B[2J", "a\xC2\x9F",
+        "a\xC2\x80",
+        "a\xC2\x85",
+        "a\xC2\x9B[2J",
+        "a\xC2\x9F",
     };
 
     (void)state;
@@ -643,7 +674,9 @@ static char *repeat(const char *open, size_t n, const char *close, size_t *len)
 static void test_deeply_nested_json_is_rejected_without_crash(void **state)
 {
     static const char *const shapes[][2] = {
-        {"[", "]"}, {"{\"a\":", "}"}, {"{\"op\":\"subscribe\",\"channels\":[", "]}"},
+        {"[", "]"},
+        {"{\"a\":", "}"},
+        {"{\"op\":\"subscribe\",\"channels\":[", "]}"},
     };
     struct sc_request req;
 
@@ -677,8 +710,7 @@ static void test_huge_channel_array_is_too_many_channels(void **state)
         for (size_t i = 0; i < n; i++)
             memcpy(s + hl + i * el, elems[k], el);
         memcpy(s + hl + n * el - 1, "]}", 2); /* replace the last comma */
-        assert_int_equal(parse_n(s, hl + n * el + 1, &ascii_lim, &req),
-                         SC_PERR_TOO_MANY_CHANNELS);
+        assert_int_equal(parse_n(s, hl + n * el + 1, &ascii_lim, &req), SC_PERR_TOO_MANY_CHANNELS);
         sc_request_free(&req);
         free(s);
     }
@@ -713,7 +745,8 @@ static const char *const valid_requests[] = {
     "{\"op\":\"unsubscribe\",\"channels\":[\"news\"],\"id\":2}",
     "{\"op\":\"ping\",\"id\":3}",
     "{\"op\":\"ping\"}",
-    "{\"id\":\"abc\\\"\\u00e9\",\"op\":\"subscribe\",\"channels\":[\"a\\u0062c\"],\"x\":[1,{\"y\":null}]}",
+    "{\"id\":\"abc\\\"\\u00e9\",\"op\":\"subscribe\",\"channels\":[\"a\\u0062c\"],\"x\":[1,{\"y\":"
+    "null}]}",
     " {\"op\" : \"ping\" , \"id\" : -12345678901}",
 };
 
@@ -744,8 +777,8 @@ static void test_every_prefix_of_valid_request_is_bad_json(void **state)
  * and an id of a permitted type. */
 static void test_single_byte_mutations_never_yield_invalid_request(void **state)
 {
-    static const unsigned char repl[] = {0x00, 0x01, ' ', '"', ',', ':', '[', ']', '{', '}',
-                                         '\\', '*', 'a', '0', 0x7F, 0x80, 0xC3, 0xFF};
+    static const unsigned char repl[] = {0x00, 0x01, ' ', '"', ',', ':',  '[',  ']',  '{',
+                                         '}',  '\\', '*', 'a', '0', 0x7F, 0x80, 0xC3, 0xFF};
     struct sc_request req;
     char buf[256];
 
@@ -800,8 +833,7 @@ static void test_reply_ok_without_id(void **state)
 
 static void test_reply_ok_echoes_integer_ids(void **state)
 {
-    static const json_int_t ids[] = {0, 1, -1, 9223372036854775807LL,
-                                     -9223372036854775807LL - 1};
+    static const json_int_t ids[] = {0, 1, -1, 9223372036854775807LL, -9223372036854775807LL - 1};
 
     (void)state;
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -846,8 +878,8 @@ static void test_reply_error_has_code_message_and_id(void **state)
     (void)state;
     for (int e = SC_PERR_BAD_JSON; e <= SC_PERR_TOO_MANY_CHANNELS; e++) {
         for (int with_id = 0; with_id < 2; with_id++) {
-            json_t *o = reply_json(sc_reply_error(with_id ? id : NULL, (enum sc_perr)e,
-                                                  "what \"went\" wrong\n"));
+            json_t *o = reply_json(
+                sc_reply_error(with_id ? id : NULL, (enum sc_perr)e, "what \"went\" wrong\n"));
             assert_int_equal(json_object_size(o), with_id ? 4 : 3);
             assert_string_equal(str_member(o, "op"), "error");
             assert_string_equal(str_member(o, "code"), sc_perr_code((enum sc_perr)e));

@@ -60,7 +60,7 @@ static struct sc_channel *find(struct sc_registry *reg, const char *name)
 static struct sc_channel *take_expect(struct sc_registry *reg, const char *name,
                                       enum sc_upstream_op op)
 {
-    enum sc_upstream_op got = (enum sc_upstream_op)-1;
+    enum sc_upstream_op got = (enum sc_upstream_op) - 1;
     struct sc_channel *ch = sc_registry_take_dirty(reg, &got);
 
     if (!ch)
@@ -582,13 +582,16 @@ static void test_many_channels_grow_table_and_all_are_found(void **state)
 static void test_random_operations_match_model(void **state)
 {
     enum { NAMES = 12, MAXSUBS = 256, STEPS = 30000, MAXPEND = 64 };
-    static const char *const names[NAMES] = {"a", "b", "c", "d", "e", "f",
+    static const char *const names[NAMES] = {"a",  "b",  "c",   "d", "e", "f",
                                              "p*", "q?", "[r]", "s", "t", "u"};
     struct sc_registry *reg = *state;
     struct sc_sub *subs[MAXSUBS];
     int sub_name[MAXSUBS], nsubs = 0;
     int want[NAMES] = {0}, redis_has[NAMES] = {0}, inflight[NAMES] = {0};
-    struct { int name; enum sc_upstream_op op; } pend[MAXPEND];
+    struct {
+        int name;
+        enum sc_upstream_op op;
+    } pend[MAXPEND];
     int npend = 0;
 
     for (int step = 0; step < STEPS; step++) {

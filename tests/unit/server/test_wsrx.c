@@ -17,9 +17,10 @@
 
 #define MAX 1024 /* --max-message-size for these cases */
 
-static const char upgrade[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n";
+static const char upgrade[] =
+    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n";
 
 /* Feed p[0..len) in pieces of at most step bytes (0: whole). Returns the
  * verdict; *at is the absolute offset it refers to (len when OK). */
@@ -219,7 +220,8 @@ static void test_head_bodies(void **state)
 {
     struct sc_wsrx rx, out;
     /* the body has lines without colons: it must be skipped, not read */
-    const char *clen = "POST /x HTTP/1.1\r\nContent-Length: 7\r\n\r\na\nb\nc\n\nGET / HTTP/1.1\r\nA: b\r\n\r\n";
+    const char *clen =
+        "POST /x HTTP/1.1\r\nContent-Length: 7\r\n\r\na\nb\nc\n\nGET / HTTP/1.1\r\nA: b\r\n\r\n";
     const char *te = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
     const char *twice = "POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nz\nz\n";
     const char *badlen = "POST /x HTTP/1.1\r\nContent-Length: 1 2\r\n\r\nz\n";
@@ -249,8 +251,8 @@ static void test_mode_changes(void **state)
     head_then(&rx);
     sc_wsrx_served_http(&rx);
     assert_int_equal(rx.mode, SC_WSRX_HEAD);
-    assert_int_equal(sc_wsrx_feed(&rx, MAX, (const unsigned char *)"GET / HTTP/1.1\r\nX\r\n", 19, &ok),
-                     400);
+    assert_int_equal(
+        sc_wsrx_feed(&rx, MAX, (const unsigned char *)"GET / HTTP/1.1\r\nX\r\n", 19, &ok), 400);
     /* lws upgraded where the checker saw none: it has lost track */
     sc_wsrx_init(&rx);
     sc_wsrx_upgraded(&rx);
@@ -402,9 +404,10 @@ static void test_message_limit(void **state)
 
 static void test_close_codes(void **state)
 {
-    static const int bad[] = {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535};
-    static const int good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
-                               1012, 1013, 1014, 3000, 3999, 4000, 4999};
+    static const int bad[] = {0,    1,    999,  1004, 1005, 1006, 1015,
+                              1016, 1100, 2000, 2999, 5000, 65535};
+    static const int good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                               1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999};
     unsigned char f[256];
     struct sc_wsrx rx, out;
     size_t n;
@@ -436,17 +439,19 @@ static void test_close_reason_utf8(void **state)
         int want;
         size_t at; /* of the reason's byte that shows it */
     } cases[] = {
-        {"gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac \xf0\x9f\x98\x80", SC_WSRX_END, 0},
-        {"\xf4\x8f\xbf\xbf", SC_WSRX_END, 0},   /* U+10FFFF */
-        {"\xef\xbf\xbf", SC_WSRX_END, 0},       /* U+FFFF */
+        {"gr\xc3\xbc\xc3\x9f"
+         "e \xe2\x82\xac \xf0\x9f\x98\x80",
+         SC_WSRX_END, 0},
+        {"\xf4\x8f\xbf\xbf", SC_WSRX_END, 0}, /* U+10FFFF */
+        {"\xef\xbf\xbf", SC_WSRX_END, 0},     /* U+FFFF */
         {"a\xff", 1007, 1},
-        {"\xc0\xaf", 1007, 0},                  /* overlong */
-        {"\xe0\x9f\xbf", 1007, 1},              /* overlong, 3 bytes */
-        {"\xed\xa0\x80", 1007, 1},              /* surrogate */
-        {"\xf0\x8f\xbf\xbf", 1007, 1},          /* overlong, 4 bytes */
-        {"\xf4\x90\x80\x80", 1007, 1},          /* past U+10FFFF */
+        {"\xc0\xaf", 1007, 0},         /* overlong */
+        {"\xe0\x9f\xbf", 1007, 1},     /* overlong, 3 bytes */
+        {"\xed\xa0\x80", 1007, 1},     /* surrogate */
+        {"\xf0\x8f\xbf\xbf", 1007, 1}, /* overlong, 4 bytes */
+        {"\xf4\x90\x80\x80", 1007, 1}, /* past U+10FFFF */
         {"\xf5\x80\x80\x80", 1007, 0},
-        {"a\xe2\x82", 1007, 2},                 /* ends inside a character */
+        {"a\xe2\x82", 1007, 2}, /* ends inside a character */
         {"\x80", 1007, 0},
     };
     unsigned char f[256];
@@ -456,8 +461,8 @@ static void test_close_reason_utf8(void **state)
     head_then(&rx);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t rl = strlen(cases[i].reason), n = mkclose(f, 1000, cases[i].reason, rl);
-        expect_from(&rx, f, n, cases[i].want,
-                    cases[i].want == SC_WSRX_END ? n : 8 + cases[i].at, NULL);
+        expect_from(&rx, f, n, cases[i].want, cases[i].want == SC_WSRX_END ? n : 8 + cases[i].at,
+                    NULL);
     }
 }
 
