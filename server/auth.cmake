@@ -9,4 +9,4 @@ add_library(sc_auth STATIC
 target_include_directories(sc_auth PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # Deprecated OpenSSL calls must fail the build, not just warn.
 target_compile_definitions(sc_auth PRIVATE OPENSSL_API_COMPAT=30000 OPENSSL_NO_DEPRECATED)
-target_link_libraries(sc_auth PUBLIC sc_base64 PkgConfig::JANSSON OpenSSL::Crypto)
+target_link_libraries(sc_auth PUBLIC sc_base64 sc_file PkgConfig::JANSSON OpenSSL::Crypto)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sc_uri.h"
+
 static int is_ows(char c)
 {
     return c == ' ' || c == '\t';
@@ -219,17 +221,6 @@ void sc_hs_scan_init(struct sc_hs_scan *s)
     method_start(s);
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void name_start(struct sc_hs_scan *s)
 {
     s->state = ST_NAME;
@@ -434,7 +425,7 @@ enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
         case ST_NAME:
         case ST_VALUE: target_byte(s, c); continue;
         case ST_PCT1:
-            if ((h = hexval(c)) < 0) {
+            if ((h = sc_uri_hex_value(c)) < 0) {
                 v = SC_HS_BAD_ESCAPE;
                 break;
             }
@@ -442,7 +433,7 @@ enum sc_hs_verdict sc_hs_scan_feed(struct sc_hs_scan *s, const unsigned char *p,
             s->state = ST_PCT2;
             continue;
         case ST_PCT2:
-            if ((h = hexval(c)) < 0) {
+            if ((h = sc_uri_hex_value(c)) < 0) {
                 v = SC_HS_BAD_ESCAPE;
                 break;
             }

@@ -6,14 +6,12 @@
 #include "sc_jwt.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -25,6 +23,7 @@
 #include <openssl/pem.h>
 
 #include "sc_base64.h"
+#include "sc_file.h"
 
 #define MAX_SECRET_FILE (64 * 1024)
 #define MAX_KEY_FILE (1024 * 1024)
@@ -130,39 +129,20 @@ static int keys_push(struct sc_jwt_keys *keys, struct sc_jwt_key *k)
     return 0;
 }
 
-/* Reads at most max bytes with plain read(2): no stdio buffer keeps a copy
- * of a secret after we wipe ours. On success the caller owns *out and must
- * wipe *outlen bytes of it before freeing when it may hold a secret. */
+/* sc_file_read_max() with the error in err: -EINVAL, or -ENOMEM. On
+ * success the caller owns *out and must wipe *outlen bytes of it before
+ * freeing when it may hold a secret. */
 static int read_file(const char *path, size_t max, unsigned char **out, size_t *outlen,
                      const char *what, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    unsigned char *buf = fd < 0 ? NULL : malloc(max + 1);
-    const char *why = fd < 0 ? strerror(errno) : buf ? NULL : "out of memory";
-    size_t n = 0;
+    const char *why;
+    int rc = sc_file_read_max(path, max, out, outlen, &why);
 
-    while (!why && n <= max) {
-        ssize_t r = read(fd, buf + n, max + 1 - n);
-        if (r < 0 && errno != EINTR)
-            why = strerror(errno);
-        if (r == 0)
-            break;
-        n += r > 0 ? (size_t)r : 0;
-    }
-    if (fd >= 0)
-        close(fd);
-    if (!why && n <= max) {
-        *out = buf;
-        *outlen = n;
-        return 0;
-    }
-    if (why)
+    if (rc == -EIO)
         snprintf(err, errlen, "%s %.200s: %s", what, path, why);
-    else
+    else if (rc == -EFBIG)
         snprintf(err, errlen, "%s %.200s: larger than %zu bytes", what, path, max);
-    if (buf)
-        OPENSSL_clear_free(buf, n);
-    return buf || fd < 0 ? -EINVAL : -ENOMEM;
+    return rc == -ENOMEM ? -ENOMEM : rc ? -EINVAL : 0;
 }
 
 int sc_jwt_keys_load_hmac_file(struct sc_jwt_keys *keys, const char *path, char *err, size_t errlen)

@@ -2,11 +2,11 @@
 #include "sc_redis_url.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "sc_file.h"
 
 /* "user:password", ":password" or "user" of a into u->user / u->password.
  * Returns 0, -EINVAL or -ENOMEM. */
@@ -93,46 +93,36 @@ void sc_redis_password_free(char *password)
 
 _Static_assert(SC_REDIS_PASSWORD_MAX == 4096, "the message below says 4096");
 
-/* Plain read(2) into one buffer: no stdio buffer keeps a copy of the
- * password, and the bound keeps a wrong path (a device, a log) from
- * stalling start-up. */
+/* One bounded read (sc_file), then the password rules. */
 int sc_redis_password_read(const char *path, char **out, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char *buf = fd < 0 ? NULL : malloc(SC_REDIS_PASSWORD_MAX + 1);
-    const char *why = fd < 0 ? strerror(errno) : buf ? NULL : "out of memory";
+    unsigned char *buf = NULL;
     size_t n = 0;
+    const char *why;
+    int rc = sc_file_read_max(path, SC_REDIS_PASSWORD_MAX, &buf, &n, &why);
 
-    while (!why && n <= SC_REDIS_PASSWORD_MAX) {
-        ssize_t r = read(fd, buf + n, SC_REDIS_PASSWORD_MAX + 1 - n);
-        if (r < 0 && errno != EINTR)
-            why = strerror(errno);
-        if (r == 0)
-            break;
-        n += r > 0 ? (size_t)r : 0;
-    }
-    if (fd >= 0)
-        close(fd);
-    if (!why && n > SC_REDIS_PASSWORD_MAX)
+    if (rc == -ENOMEM)
+        return -ENOMEM;
+    if (rc == -EFBIG)
         why = "larger than 4096 bytes";
-    if (!why && n && buf[n - 1] == '\n') { /* one line ending, LF or CRLF */
+    if (!rc && n && buf[n - 1] == '\n') { /* one line ending, LF or CRLF */
         n--;
         if (n && buf[n - 1] == '\r')
             n--;
     }
-    if (!why && n == 0)
-        why = "empty";
-    if (!why && memchr(buf, 0, n))
-        why = "holds a NUL byte";
-    if (why) {
+    if (!rc && n == 0)
+        rc = -EINVAL, why = "empty";
+    if (!rc && memchr(buf, 0, n))
+        rc = -EINVAL, why = "holds a NUL byte";
+    if (rc) {
         snprintf(err, errlen, "%.200s: %s", path, why);
         if (buf)
             explicit_bzero(buf, SC_REDIS_PASSWORD_MAX + 1);
         free(buf);
-        return fd >= 0 && !buf ? -ENOMEM : -EINVAL;
+        return -EINVAL;
     }
     /* The line ending stripped stays in the buffer's tail: wipe it too. */
     explicit_bzero(buf + n, SC_REDIS_PASSWORD_MAX + 1 - n);
-    *out = buf;
+    *out = (char *)buf;
     return 0;
 }

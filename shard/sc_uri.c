@@ -18,8 +18,7 @@ static int is_alnum(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* The value of a hex digit, or -1. */
-static int hex_value(unsigned char c)
+int sc_uri_hex_value(unsigned char c)
 {
     if (is_digit(c))
         return c - '0';
@@ -62,7 +61,7 @@ static int check_host(const char *h, size_t len, int bracketed)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)h[i];
 
-        if (bracketed ? !(hex_value(c) >= 0 || c == ':' || c == '.')
+        if (bracketed ? !(sc_uri_hex_value(c) >= 0 || c == ':' || c == '.')
                       : !(is_alnum(c) || c == '-' || c == '.' || c == '_'))
             return -EINVAL;
     }
@@ -124,8 +123,8 @@ int sc_uri_percent_decode(const char *s, size_t len, char **out)
             *o++ = s[i];
             continue;
         }
-        if (i + 2 >= len || (hi = hex_value((unsigned char)s[i + 1])) < 0 ||
-            (lo = hex_value((unsigned char)s[i + 2])) < 0 || !(hi | lo))
+        if (i + 2 >= len || (hi = sc_uri_hex_value((unsigned char)s[i + 1])) < 0 ||
+            (lo = sc_uri_hex_value((unsigned char)s[i + 2])) < 0 || !(hi | lo))
             goto bad;
         *o++ = (char)(hi << 4 | lo);
         i += 2;

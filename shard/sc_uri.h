@@ -56,4 +56,7 @@ int sc_uri_split_authority(const char *p, struct sc_uri_authority *a);
  */
 int sc_uri_percent_decode(const char *s, size_t len, char **out);
 
+/* The value of the hex digit c (either case), or -1. */
+int sc_uri_hex_value(unsigned char c);
+
 #endif /* SC_URI_H */
